@@ -1,0 +1,1 @@
+"""Click commands: parsing and rendering only; the work is done by the library."""
