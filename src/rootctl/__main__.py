@@ -1,0 +1,5 @@
+"""`python -m rootctl` runs the CLI."""
+
+from rootctl.cli.main import main
+
+main()

@@ -1,0 +1,455 @@
+"""The sandbox's WSGI application: moto's server with our extension in front of it.
+
+For every request: identify the signer from its access key (our index first, moto's scan
+once per unknown key), inject faults, enforce task policies and SCPs on root identities,
+answer the operations we own, and hand the rest to moto in the right account.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from rootctl.sandbox import handlers
+from rootctl.sandbox.model import CallRecord, Principal, SandboxState
+from rootctl.sandbox.orgview import org_context
+from rootctl.sandbox.wire import (
+    AwsRequest,
+    Response,
+    access_denied,
+    error_response,
+    iam_action,
+    parse_environ,
+    queue_url_parts,
+    s3_bucket_and_key,
+)
+from rootctl.tasks import task_policy_document
+
+StartResponse = Callable[..., Any]
+CONTROL_PREFIX = "/_rootctl/"
+READ_PREFIXES = ("Get", "List", "Describe", "Lookup", "Head")
+
+
+def is_mutating(action: str) -> bool:
+    """True for calls that change state (AssumeRoot opens a session: counted as mutating)."""
+    return not action.startswith(READ_PREFIXES) and action not in ("", "GetCallerIdentity")
+
+
+class TokenBucket:
+    """Requests per second allowed by --throttle-rps; thread-safe."""
+
+    def __init__(self, rate: float) -> None:
+        self.rate = rate
+        self.tokens = rate
+        self.updated = time.monotonic()
+        self.lock = threading.Lock()
+
+    def take(self) -> bool:
+        with self.lock:
+            now = time.monotonic()
+            self.tokens = min(self.rate, self.tokens + (now - self.updated) * self.rate)
+            self.updated = now
+            if self.tokens >= 1:
+                self.tokens -= 1
+                return True
+            return False
+
+
+class SandboxApp:
+    """WSGI app wrapping moto's DomainDispatcherApplication."""
+
+    def __init__(
+        self, state: SandboxState, moto_app: Any, control: Callable[[AwsRequest], Response]
+    ) -> None:
+        self.state = state
+        self.moto_app = moto_app
+        self.control = control
+        self.bucket: TokenBucket | None = None
+        self.random = random.Random()
+
+    def configure_faults(self) -> None:
+        faults = self.state.faults
+        self.bucket = TokenBucket(faults.throttle_rps) if faults.throttle_rps > 0 else None
+        self.random = random.Random(faults.seed)
+
+    # -- WSGI ----------------------------------------------------------------------------
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        req = parse_environ(environ)
+        if req.path.startswith(CONTROL_PREFIX):
+            return self._reply(start_response, self.control(req))
+        fault = self._fault(req)
+        if fault is not None:
+            self._record(req, None, fault[0], _code_of(fault))
+            return self._reply(start_response, fault)
+        principal = self.identify(req.access_key_id)
+        if principal is None and req.access_key_id is not None:
+            response = _invalid_key(req)
+            self._record(req, None, response[0], _code_of(response))
+            return self._reply(start_response, response)
+        answer = self._dispatch(req, principal, environ)
+        if answer is not None:
+            self._record(req, principal, answer[0], _code_of(answer))
+            return self._reply(start_response, answer)
+        return self._to_moto(req, principal, environ, start_response)
+
+    def _dispatch(
+        self, req: AwsRequest, principal: Principal | None, environ: dict[str, Any]
+    ) -> Response | None:
+        """Answer the request ourselves, or return None to let moto answer it."""
+        if principal is None:
+            return None
+        if principal.kind in ("root-session", "root-user"):
+            denied = self._root_denial(req, principal)
+            self._record_root_event(req, principal, denied)
+            if denied is not None:
+                return denied
+            if req.service == "sts" and req.action == "GetCallerIdentity":
+                return handlers.get_caller_identity(self.state, req, principal)
+            if (
+                req.service == "iam"
+                and req.action in handlers.ROOT_USER_HANDLERS
+                and "UserName" not in req.params
+            ):
+                return handlers.ROOT_USER_HANDLERS[req.action](self.state, req, principal)
+            if principal.kind == "root-user" and principal.access_key_id:
+                self._mark_root_key_used(principal, req)
+        handler = handlers.HANDLERS.get((req.service, req.action))
+        if handler is not None:
+            return handler(self.state, req, principal)
+        if req.service == "organizations" and req.action.startswith(("List", "Describe")):
+            # Delegated administrators may call Organizations' read-only APIs (AWS allows it).
+            org = org_context(principal.account_id)
+            if org and principal.account_id in org.delegated_admins():
+                environ["HTTP_X_MOTO_ACCOUNT_ID"] = org.management_account_id
+        return None
+
+    def _to_moto(
+        self,
+        req: AwsRequest,
+        principal: Principal | None,
+        environ: dict[str, Any],
+        start_response: StartResponse,
+    ) -> Iterable[bytes]:
+        if principal is not None and "HTTP_X_MOTO_ACCOUNT_ID" not in environ:
+            environ["HTTP_X_MOTO_ACCOUNT_ID"] = principal.account_id
+        status_holder: list[int] = []
+
+        def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            status_holder.append(int(status.split()[0]))
+            return (
+                start_response(status, headers, exc_info)
+                if exc_info
+                else start_response(status, headers)
+            )
+
+        body = list(self.moto_app(environ, capture))
+        status = status_holder[0] if status_holder else 500
+        code = None
+        if status >= 400:
+            code = _code_from_body(b"".join(body))
+        self._record(req, principal, status, code)
+        return body
+
+    @staticmethod
+    def _reply(start_response: StartResponse, response: Response) -> Iterable[bytes]:
+        status, headers, body = response
+        reason = {
+            200: "OK",
+            400: "Bad Request",
+            403: "Forbidden",
+            404: "Not Found",
+            409: "Conflict",
+        }.get(status, "Error")
+        headers = {**headers, "Content-Length": str(len(body))}
+        start_response(f"{status} {reason}", list(headers.items()))
+        return [body]
+
+    # -- identity --------------------------------------------------------------------------
+
+    def identify(self, access_key_id: str | None) -> Principal | None:
+        """The principal behind an access key id, or None for an unknown key."""
+        if access_key_id is None:
+            return None
+        state = self.state
+        with state.lock:
+            session = state.sessions.get(access_key_id)
+            if session is not None:
+                return Principal(
+                    kind="root-session",
+                    account_id=session.account_id,
+                    arn=f"arn:aws:iam::{session.account_id}:root",
+                    access_key_id=access_key_id,
+                    session=session,
+                )
+            known = state.identities.get(access_key_id)
+        if known is not None:
+            return known
+        found = _moto_identity(access_key_id)
+        if found is not None:
+            with state.lock:
+                state.identities[access_key_id] = found
+        return found
+
+    # -- enforcement -----------------------------------------------------------------------
+
+    def _root_denial(self, req: AwsRequest, principal: Principal) -> Response | None:
+        """Expired session, task policy, then SCPs: the checks AWS applies to root identities."""
+        from rootctl.guardrails.evaluate import RequestContext, evaluate_policy, evaluate_scps
+
+        session = principal.session
+        if session is not None and self.state.now() >= session.expiration:
+            code = (
+                "ExpiredToken" if req.protocol in ("query", "rest-xml") else "ExpiredTokenException"
+            )
+            return error_response(
+                req, code, "The security token included in the request is expired", 400
+            )
+        context = self._request_context(req, principal)
+        request = RequestContext(
+            action=iam_action(req), resource=self._resource(req, principal), context=context
+        )
+        if session is not None:
+            result = evaluate_policy(
+                task_policy_document(session.task), request, name=session.task.value
+            )
+            if result.explicit_deny is not None:
+                return access_denied(
+                    req,
+                    principal.arn,
+                    f"with an explicit deny in the task policy {session.task.value} (statement {result.explicit_deny.sid})",
+                )
+        org = org_context(principal.account_id)
+        if org is not None and principal.account_id != org.management_account_id:
+            decision = evaluate_scps(org.scp_levels(principal.account_id), request)
+            if not decision.allowed:
+                if decision.denied_by is not None:
+                    why = f"with an explicit deny in a service control policy ({decision.denied_by.policy}, statement {decision.denied_by.sid})"
+                else:
+                    why = f"because no service control policy allows the action at {decision.missing_allow_level}"
+                return access_denied(req, principal.arn, why)
+        return None
+
+    def _request_context(self, req: AwsRequest, principal: Principal) -> dict[str, Any]:
+        context: dict[str, Any] = {
+            "aws:PrincipalArn": principal.arn,
+            "aws:PrincipalAccount": principal.account_id,
+            "aws:PrincipalType": "Account",
+            "aws:RequestedRegion": req.region,
+            "aws:ResourceAccount": principal.account_id,
+        }
+        if principal.kind == "root-session":
+            context["aws:AssumedRoot"] = True
+        if req.service == "sqs" and req.params.get("QueueUrl"):
+            context["aws:ResourceAccount"] = queue_url_parts(str(req.params["QueueUrl"]))[0]
+        return context
+
+    @staticmethod
+    def _resource(req: AwsRequest, principal: Principal) -> str:
+        account = principal.account_id
+        if req.service == "iam":
+            if req.action == "GetAccountSummary":
+                return "*"
+            if "UserName" in req.params:
+                return f"arn:aws:iam::{account}:user/{req.params['UserName']}"
+            # Root-user operations act on the root user; the root's own virtual MFA device is
+            # evaluated as the root user too (docs/sandbox.md explains this modelling choice).
+            return f"arn:aws:iam::{account}:root"
+        if req.service == "s3":
+            bucket, key = s3_bucket_and_key(req.path, req.headers.get("host", ""))
+            if bucket is None:
+                return "*"
+            return f"arn:aws:s3:::{bucket}" + (f"/{key}" if key else "")
+        if req.service == "sqs":
+            url = req.params.get("QueueUrl")
+            if url:
+                owner, name = queue_url_parts(str(url))
+                return f"arn:aws:sqs:{req.region}:{owner}:{name}"
+            if req.params.get("QueueName"):
+                return f"arn:aws:sqs:{req.region}:{account}:{req.params['QueueName']}"
+            return "*"
+        return "*"
+
+    def _record_root_event(
+        self, req: AwsRequest, principal: Principal, denied: Response | None
+    ) -> None:
+        """CloudTrail event in the member account for every call made as root."""
+        session = principal.session
+        identity: dict[str, Any] = {
+            "type": "Root",
+            "principalId": principal.account_id,
+            "arn": principal.arn,
+            "accountId": principal.account_id,
+            "accessKeyId": principal.access_key_id,
+        }
+        if session is not None:
+            identity["sessionContext"] = {
+                "attributes": {"mfaAuthenticated": "false"},
+                "assumedRoot": "true",
+            }
+        resource = self._resource(req, principal)
+        event: dict[str, Any] = {
+            "eventVersion": "1.10",
+            "userIdentity": identity,
+            "eventTime": self.state.now().strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "eventSource": f"{req.service}.amazonaws.com",
+            "eventName": req.action,
+            "awsRegion": req.region,
+            "sourceIPAddress": "127.0.0.1",
+            "requestParameters": _safe_parameters(req),
+            "readOnly": not is_mutating(req.action),
+            "eventID": req.request_id,
+            "eventType": "AwsApiCall",
+            "managementEvent": True,
+            "recipientAccountId": principal.account_id,
+            "eventCategory": "Management",
+            "resources": []
+            if resource == "*"
+            else [
+                {"accountId": principal.account_id, "ARN": resource, "type": _resource_type(req)}
+            ],
+        }
+        if denied is not None:
+            event["errorCode"] = "AccessDenied"
+        self.state.record_event(principal.account_id, event)
+
+    def _mark_root_key_used(self, principal: Principal, req: AwsRequest) -> None:
+        with self.state.lock:
+            user = self.state.root_user(principal.account_id)
+            for key in user.access_keys:
+                if key.access_key_id == principal.access_key_id:
+                    key.last_used_date = self.state.now()
+                    key.last_used_service = req.service
+                    key.last_used_region = req.region
+
+    # -- faults and call log -----------------------------------------------------------------
+
+    def _fault(self, req: AwsRequest) -> Response | None:
+        faults = self.state.faults
+        if faults.latency_ms > 0:
+            time.sleep(faults.latency_ms / 1000.0)
+        if self.bucket is not None and not self.bucket.take():
+            return _throttled(req)
+        if faults.error_rate > 0 and self.random.random() < faults.error_rate:
+            if self.random.random() < 0.5:
+                return error_response(
+                    req,
+                    "InternalFailure" if req.protocol != "rest-xml" else "InternalError",
+                    "Injected internal error.",
+                    500,
+                )
+            return error_response(req, "ServiceUnavailable", "Injected service unavailable.", 503)
+        return None
+
+    def _record(
+        self, req: AwsRequest, principal: Principal | None, status: int, code: str | None
+    ) -> None:
+        session = principal.session if principal else None
+        self.state.record_call(
+            CallRecord(
+                time=time.time(),
+                service=req.service,
+                action=req.action,
+                account_id=principal.account_id if principal else "",
+                principal_kind=principal.kind if principal else "anonymous",
+                principal_arn=principal.arn if principal else "",
+                access_key_id=req.access_key_id,
+                status=status,
+                error_code=code,
+                task=session.task.value if session else None,
+            )
+        )
+
+
+def _moto_identity(access_key_id: str) -> Principal | None:
+    """Find a key moto issued (IAM user keys, AssumeRole credentials): one scan per new key."""
+    from moto.iam.models import iam_backends
+
+    for account_id, backends in list(iam_backends.items()):
+        backend = backends["global"]
+        key = backend.access_keys.get(access_key_id)
+        if key is not None:
+            if key.role_arn:
+                arn = (
+                    str(key.role_arn)
+                    .replace(":iam::", ":sts::")
+                    .replace(":role/", ":assumed-role/")
+                )
+            else:
+                arn = f"arn:aws:iam::{account_id}:user/{key.user_name}"
+            return Principal(
+                kind="iam", account_id=str(account_id), arn=arn, access_key_id=access_key_id
+            )
+    return None
+
+
+def _invalid_key(req: AwsRequest) -> Response:
+    message = "The security token included in the request is invalid."
+    if req.protocol == "query":
+        return error_response(req, "InvalidClientTokenId", message, 403)
+    if req.protocol == "rest-xml":
+        return error_response(
+            req,
+            "InvalidAccessKeyId",
+            "The AWS Access Key Id you provided does not exist in our records.",
+            403,
+        )
+    return error_response(req, "UnrecognizedClientException", message, 400)
+
+
+def _throttled(req: AwsRequest) -> Response:
+    if req.protocol == "rest-xml":
+        return error_response(req, "SlowDown", "Please reduce your request rate.", 503)
+    if req.service == "organizations":
+        return error_response(
+            req,
+            "TooManyRequestsException",
+            "AWS Organizations can't complete your request because another request is already in progress. Try again later.",
+            400,
+        )
+    if req.protocol == "json":
+        return error_response(req, "ThrottlingException", "Rate exceeded", 400)
+    return error_response(req, "Throttling", "Rate exceeded", 400)
+
+
+def _code_of(response: Response) -> str | None:
+    status, _, body = response
+    return _code_from_body(body) if status >= 400 else None
+
+
+def _code_from_body(body: bytes) -> str | None:
+    text = body.decode("utf-8", "replace")
+    if "<Code>" in text:
+        return text.split("<Code>", 1)[1].split("</Code>", 1)[0]
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return None
+    if isinstance(data, dict):
+        value = data.get("__type")
+        return str(value).rsplit("#", 1)[-1] if value else None
+    return None
+
+
+def _safe_parameters(req: AwsRequest) -> dict[str, Any]:
+    """Request parameters for an event, without anything that could carry a secret."""
+    out: dict[str, Any] = {}
+    for key, value in req.params.items():
+        if key in ("Action", "Version") or "Password" in key or "Secret" in key or "Token" in key:
+            continue
+        out[key[:1].lower() + key[1:]] = value
+    if req.service == "s3":
+        bucket, _ = s3_bucket_and_key(req.path, req.headers.get("host", ""))
+        if bucket:
+            out["bucketName"] = bucket
+    return out
+
+
+def _resource_type(req: AwsRequest) -> str:
+    return {"s3": "AWS::S3::Bucket", "sqs": "AWS::SQS::Queue", "iam": "AWS::IAM::User"}.get(
+        req.service, ""
+    )

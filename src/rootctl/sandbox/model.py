@@ -1,0 +1,273 @@
+"""The sandbox's own state: what moto does not model.
+
+A root user per account with its credentials, the organization's centralized-root-access
+features, root sessions handed out by AssumeRoot, an index from access key to identity,
+CloudTrail events and a log of every call (tests use it to prove what reached the sandbox).
+"""
+
+from __future__ import annotations
+
+import secrets
+import string
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+from rootctl.tasks import Task
+
+PrincipalKind = Literal["root-session", "root-user", "iam", "anonymous"]
+
+
+def utcnow(offset_seconds: float = 0.0) -> datetime:
+    return datetime.now(UTC) + timedelta(seconds=offset_seconds)
+
+
+def random_id(
+    prefix: str, length: int = 20, alphabet: str = string.ascii_uppercase + string.digits
+) -> str:
+    return prefix + "".join(secrets.choice(alphabet) for _ in range(length - len(prefix)))
+
+
+def random_secret(length: int = 40) -> str:
+    return "".join(
+        secrets.choice(string.ascii_letters + string.digits + "+/") for _ in range(length)
+    )
+
+
+@dataclass
+class LoginProfile:
+    created: datetime
+    last_used: datetime | None = None
+    password_reset_required: bool = False
+
+
+@dataclass
+class RootAccessKey:
+    access_key_id: str
+    secret_access_key: str
+    status: str = "Active"
+    created: datetime = field(default_factory=utcnow)
+    last_used_date: datetime | None = None
+    last_used_service: str | None = None
+    last_used_region: str | None = None
+
+
+@dataclass
+class SigningCertificate:
+    certificate_id: str
+    body: str
+    status: str = "Active"
+    uploaded: datetime = field(default_factory=utcnow)
+
+
+@dataclass
+class MfaDevice:
+    serial_number: str
+    kind: Literal["virtual", "hardware"]
+    enabled: datetime = field(default_factory=utcnow)
+    assigned: bool = True
+
+
+@dataclass
+class RootUser:
+    """The root user of one account: its long-term credentials."""
+
+    account_id: str
+    created: datetime = field(default_factory=utcnow)
+    login_profile: LoginProfile | None = None
+    access_keys: list[RootAccessKey] = field(default_factory=list)
+    signing_certificates: list[SigningCertificate] = field(default_factory=list)
+    mfa_devices: list[MfaDevice] = field(default_factory=list)
+
+    @property
+    def arn(self) -> str:
+        return f"arn:aws:iam::{self.account_id}:root"
+
+    def has_credentials(self) -> bool:
+        return bool(
+            self.login_profile
+            or self.access_keys
+            or self.signing_certificates
+            or any(d.assigned for d in self.mfa_devices)
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-friendly view for tests and the control API (no secret keys)."""
+
+        def iso(value: datetime | None) -> str | None:
+            return value.isoformat() if value else None
+
+        return {
+            "account_id": self.account_id,
+            "password": None
+            if self.login_profile is None
+            else {
+                "created": iso(self.login_profile.created),
+                "last_used": iso(self.login_profile.last_used),
+            },
+            "access_keys": [
+                {
+                    "access_key_id": k.access_key_id,
+                    "status": k.status,
+                    "created": iso(k.created),
+                    "last_used_date": iso(k.last_used_date),
+                    "last_used_service": k.last_used_service,
+                    "last_used_region": k.last_used_region,
+                }
+                for k in self.access_keys
+            ],
+            "signing_certificates": [
+                {
+                    "certificate_id": c.certificate_id,
+                    "status": c.status,
+                    "uploaded": iso(c.uploaded),
+                }
+                for c in self.signing_certificates
+            ],
+            "mfa_devices": [
+                {
+                    "serial_number": d.serial_number,
+                    "kind": d.kind,
+                    "enabled": iso(d.enabled),
+                    "assigned": d.assigned,
+                }
+                for d in self.mfa_devices
+            ],
+        }
+
+
+@dataclass
+class RootSession:
+    """Credentials handed out by AssumeRoot: they act as the target account's root user."""
+
+    access_key_id: str
+    secret_access_key: str
+    session_token: str
+    account_id: str
+    task: Task
+    expiration: datetime
+    caller_arn: str
+    caller_account: str
+    source_identity: str | None = None
+
+
+@dataclass
+class Principal:
+    """Who signed a request."""
+
+    kind: PrincipalKind
+    account_id: str
+    arn: str
+    access_key_id: str | None = None
+    session: RootSession | None = None
+
+
+@dataclass
+class CallRecord:
+    """One request the sandbox answered (the call log used by tests and the permissions check)."""
+
+    time: float
+    service: str
+    action: str
+    account_id: str
+    principal_kind: str
+    principal_arn: str
+    access_key_id: str | None
+    status: int
+    error_code: str | None = None
+    task: str | None = None
+
+
+@dataclass
+class FaultConfig:
+    """Injected latency and failures (per call), for benchmarks and reliability tests."""
+
+    latency_ms: float = 0.0
+    error_rate: float = 0.0
+    throttle_rps: float = 0.0
+    # account id -> error code AssumeRoot answers for that account (e.g. "AccessDenied").
+    fail_assume_root: dict[str, str] = field(default_factory=dict)
+    seed: int | None = None
+
+
+class SandboxState:
+    """All sandbox-owned state; every access goes through the lock."""
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.root_users: dict[str, RootUser] = {}
+        self.features: dict[str, set[str]] = {}  # organization id -> enabled features
+        self.sessions: dict[str, RootSession] = {}  # access key id -> session
+        self.identities: dict[str, Principal] = {}  # access key id -> long-term identity
+        self.secrets_issued: list[str] = []  # every secret key and token handed out
+        self.events: dict[str, list[dict[str, Any]]] = {}  # account id -> CloudTrail events
+        self.calls: list[CallRecord] = []
+        self.record_calls = True
+        self.clock_offset = 0.0
+        self.faults = FaultConfig()
+
+    def now(self) -> datetime:
+        return utcnow(self.clock_offset)
+
+    def root_user(self, account_id: str) -> RootUser:
+        with self.lock:
+            user = self.root_users.get(account_id)
+            if user is None:
+                user = self.root_users[account_id] = RootUser(account_id=account_id)
+            return user
+
+    def register_root_access_key(self, account_id: str, key: RootAccessKey) -> None:
+        with self.lock:
+            self.root_user(account_id).access_keys.append(key)
+            self.identities[key.access_key_id] = Principal(
+                kind="root-user",
+                account_id=account_id,
+                arn=f"arn:aws:iam::{account_id}:root",
+                access_key_id=key.access_key_id,
+            )
+            self.secrets_issued.append(key.secret_access_key)
+
+    def register_identity(self, principal: Principal, secret: str) -> None:
+        with self.lock:
+            assert principal.access_key_id
+            self.identities[principal.access_key_id] = principal
+            self.secrets_issued.append(secret)
+
+    def new_session(
+        self,
+        *,
+        account_id: str,
+        task: Task,
+        duration: int,
+        caller: Principal,
+        source_identity: str | None,
+    ) -> RootSession:
+        session = RootSession(
+            access_key_id=random_id("ASIA"),
+            secret_access_key=random_secret(),
+            session_token=random_secret(356),
+            account_id=account_id,
+            task=task,
+            expiration=self.now() + timedelta(seconds=duration),
+            caller_arn=caller.arn,
+            caller_account=caller.account_id,
+            source_identity=source_identity,
+        )
+        with self.lock:
+            self.sessions[session.access_key_id] = session
+            self.secrets_issued.extend([session.secret_access_key, session.session_token])
+        return session
+
+    def record_event(self, account_id: str, event: dict[str, Any]) -> None:
+        with self.lock:
+            self.events.setdefault(account_id, []).append(event)
+
+    def record_call(self, record: CallRecord) -> None:
+        if self.record_calls:
+            with self.lock:
+                self.calls.append(record)
+
+    def monotonic(self) -> float:
+        return time.monotonic()

@@ -1,0 +1,127 @@
+"""Read-only views of moto's Organizations state, and the few patches moto needs.
+
+moto keeps one organization per management account; member accounts find it through
+`organizations_backends.master_accounts`. Everything here runs inside the sandbox process.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+IAM_PRINCIPAL = "iam.amazonaws.com"
+
+
+@dataclass(frozen=True)
+class OrgContext:
+    """The organization an account belongs to, as the sandbox needs it."""
+
+    org_id: str
+    management_account_id: str
+    feature_set: str
+    backend: Any  # moto OrganizationsBackend of the management account
+
+    def trusted_access(self, principal: str = IAM_PRINCIPAL) -> bool:
+        return any(s["ServicePrincipal"] == principal for s in self.backend.services)
+
+    def delegated_admins(self, principal: str = IAM_PRINCIPAL) -> list[str]:
+        return [a.account.id for a in self.backend.admins if principal in a.services]
+
+    def account(self, account_id: str) -> Any | None:
+        return next((a for a in self.backend.accounts if a.id == account_id), None)
+
+    def ou_path(self, parent_id: str) -> str:
+        """/root/a/b for an OU id (names joined from the root)."""
+        names: list[str] = []
+        by_id = {ou.id: ou for ou in self.backend.ou}
+        current = by_id.get(parent_id)
+        while current is not None and current.type != "ROOT":
+            names.append(str(current.name))
+            current = by_id.get(current.parent_id)
+        return "/".join(["/root", *reversed(names)]) if names else "/root"
+
+    def scp_levels(self, account_id: str) -> list[tuple[str, list[tuple[str, dict[str, Any]]]]]:
+        """SCPs attached on the account's path, from the root down to the account itself."""
+        account = self.account(account_id)
+        if account is None:
+            return []
+        by_id = {ou.id: ou for ou in self.backend.ou}
+        chain: list[Any] = []
+        current = by_id.get(account.parent_id)
+        while current is not None:
+            chain.append(current)
+            current = by_id.get(current.parent_id) if current.type != "ROOT" else None
+        levels: list[tuple[str, list[tuple[str, dict[str, Any]]]]] = []
+        for node in [*reversed(chain), account]:
+            if node.type == "ROOT":
+                name = "root"
+            elif node.type == "ACCOUNT":
+                name = f"account:{node.id}"
+            else:
+                name = f"ou:{self.ou_path(node.id)}"
+            policies = [
+                (str(p.name), json.loads(p.content))
+                for p in node.attached_policies
+                if p.type == "SERVICE_CONTROL_POLICY"
+            ]
+            levels.append((name, policies))
+        return levels
+
+
+def org_context(account_id: str) -> OrgContext | None:
+    """The organization of `account_id` (management or member), or None."""
+    from moto.organizations.models import organizations_backends
+
+    backend = None
+    own = (
+        organizations_backends[account_id]["aws"] if account_id in organizations_backends else None
+    )
+    if own is not None and own.org is not None:
+        backend = own
+    elif account_id in organizations_backends.master_accounts:
+        master_id, partition = organizations_backends.master_accounts[account_id]
+        backend = organizations_backends[master_id][partition]
+    if backend is None or backend.org is None:
+        return None
+    org = backend.org
+    return OrgContext(
+        org_id=str(org.id),
+        management_account_id=str(org.master_account_id),
+        feature_set=str(org.feature_set),
+        backend=backend,
+    )
+
+
+_PATCHED = False
+
+
+def patch_moto() -> None:
+    """Teach moto that IAM supports trusted access and delegated administration.
+
+    moto keeps hard-coded allow-lists of service principals, and its RegisterDelegatedAdministrator
+    leaves a ghost entry behind when it rejects a principal: fix both.
+    """
+    global _PATCHED
+    if _PATCHED:
+        return
+    from moto.organizations import models
+
+    if IAM_PRINCIPAL not in models.FakeServiceAccess.TRUSTED_SERVICES:
+        models.FakeServiceAccess.TRUSTED_SERVICES.append(IAM_PRINCIPAL)
+    if IAM_PRINCIPAL not in models.FakeDelegatedAdministrator.SUPPORTED_SERVICES:
+        models.FakeDelegatedAdministrator.SUPPORTED_SERVICES.append(IAM_PRINCIPAL)
+
+    original = models.OrganizationsBackend.register_delegated_administrator
+
+    def register_delegated_administrator(self: Any, **kwargs: str) -> None:
+        before = list(self.admins)
+        try:
+            original(self, **kwargs)
+        except Exception:
+            # Roll back the admin entry moto appended before validating (no ghost entries).
+            self.admins[:] = [a for a in self.admins if a in before or a.services]
+            raise
+
+    models.OrganizationsBackend.register_delegated_administrator = register_delegated_administrator  # type: ignore[method-assign]
+    _PATCHED = True

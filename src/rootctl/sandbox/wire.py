@@ -1,0 +1,236 @@
+"""Wire format of the sandbox: parse AWS requests, serialise responses and errors.
+
+Results are serialised with moto's model-driven serialisers (botocore service models), so
+the shapes are exactly what unmodified boto3 and AWS CLI clients expect. Errors are written
+by hand per protocol because our codes are not always modelled.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlparse
+from xml.sax.saxutils import escape
+
+_CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/\d{8}/([^/]+)/([^/]+)/aws4_request")
+
+QUERY_SERVICES = {"iam", "sts"}
+JSON_TARGET_PREFIXES = {
+    "AWSOrganizationsV20161128.": "organizations",
+    "AmazonSQS.": "sqs",
+    "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.": "cloudtrail",
+}
+XML_NAMESPACES = {
+    "iam": "https://iam.amazonaws.com/doc/2010-05-08/",
+    "sts": "https://sts.amazonaws.com/doc/2011-06-15/",
+}
+
+Response = tuple[int, dict[str, str], bytes]
+
+
+@dataclass
+class AwsRequest:
+    """What the sandbox needs to know about one HTTP request."""
+
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]
+    body: bytes
+    service: str = ""
+    action: str = ""
+    region: str = "us-east-1"
+    access_key_id: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+    @property
+    def protocol(self) -> str:
+        if self.service in QUERY_SERVICES:
+            return "query"
+        if self.service == "s3":
+            return "rest-xml"
+        return "json"
+
+
+def parse_environ(environ: dict[str, Any]) -> AwsRequest:
+    """Read a WSGI environ into an AwsRequest; the body stays readable for moto afterwards."""
+    import io
+
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    body = environ["wsgi.input"].read(length) if length else b""
+    environ["wsgi.input"] = io.BytesIO(body)
+    headers = {
+        key[5:].replace("_", "-").lower(): str(value)
+        for key, value in environ.items()
+        if key.startswith("HTTP_")
+    }
+    if environ.get("CONTENT_TYPE"):
+        headers["content-type"] = str(environ["CONTENT_TYPE"])
+    req = AwsRequest(
+        method=str(environ.get("REQUEST_METHOD", "GET")).upper(),
+        path=unquote(str(environ.get("PATH_INFO", "/"))),
+        query=parse_qs(str(environ.get("QUERY_STRING", "")), keep_blank_values=True),
+        headers=headers,
+        body=body,
+    )
+    match = _CREDENTIAL.search(headers.get("authorization", ""))
+    if match:
+        req.access_key_id, req.region, req.service = match.group(1), match.group(2), match.group(3)
+    elif "X-Amz-Credential" in req.query:  # presigned URL
+        parts = req.query["X-Amz-Credential"][0].split("/")
+        if len(parts) >= 4:
+            req.access_key_id, req.region, req.service = parts[0], parts[2], parts[3]
+    _parse_action(req)
+    return req
+
+
+def _parse_action(req: AwsRequest) -> None:
+    target = req.headers.get("x-amz-target", "")
+    for prefix, service in JSON_TARGET_PREFIXES.items():
+        if target.startswith(prefix):
+            req.service = req.service or service
+            req.action = target[len(prefix) :]
+            try:
+                req.params = json.loads(req.body or b"{}")
+            except ValueError:
+                req.params = {}
+            return
+    if req.service in QUERY_SERVICES or (
+        req.headers.get("content-type", "").startswith("application/x-www-form-urlencoded")
+        and req.service != "s3"
+    ):
+        form = parse_qs(req.body.decode("utf-8", "replace"), keep_blank_values=True)
+        form.update({k: v for k, v in req.query.items() if k not in form})
+        req.params = {key: values[0] for key, values in form.items()}
+        req.action = req.params.get("Action", "")
+        return
+    if req.service == "s3":
+        req.action = s3_action(req.method, req.path, req.query, req.headers.get("host", ""))
+
+
+def s3_bucket_and_key(path: str, host: str) -> tuple[str | None, str | None]:
+    """Bucket and key of an S3 request, path-style or virtual-hosted."""
+    hostname = host.split(":")[0]
+    if ".s3." in hostname or hostname.endswith(".localhost"):
+        return hostname.split(".")[0], path.lstrip("/") or None
+    parts = path.lstrip("/").split("/", 1)
+    bucket = parts[0] or None
+    key = parts[1] if len(parts) > 1 and parts[1] else None
+    return bucket, key
+
+
+def s3_action(method: str, path: str, query: dict[str, list[str]], host: str) -> str:
+    """The IAM action name of an S3 REST request (enough for task-policy enforcement)."""
+    bucket, key = s3_bucket_and_key(path, host)
+    if bucket is None:
+        return "ListBuckets" if method == "GET" else f"{method.title()}Service"
+    if "policy" in query and key is None:
+        return {
+            "GET": "GetBucketPolicy",
+            "PUT": "PutBucketPolicy",
+            "DELETE": "DeleteBucketPolicy",
+        }.get(method, "BucketPolicy")
+    if key is None:
+        if query:
+            sub = next(iter(query)).title().replace("-", "")
+            verb = {"GET": "Get", "PUT": "Put", "DELETE": "Delete", "POST": "Post"}.get(
+                method, method
+            )
+            return f"{verb}Bucket{sub}"
+        return {
+            "GET": "ListObjects",
+            "PUT": "CreateBucket",
+            "DELETE": "DeleteBucket",
+            "HEAD": "HeadBucket",
+        }.get(method, f"{method.title()}Bucket")
+    return {
+        "GET": "GetObject",
+        "PUT": "PutObject",
+        "DELETE": "DeleteObject",
+        "HEAD": "HeadObject",
+    }.get(method, f"{method.title()}Object")
+
+
+# IAM action names of API operations whose permission name differs from the operation name.
+_IAM_ACTION_NAMES = {("s3", "ListBuckets"): "s3:ListAllMyBuckets"}
+
+
+def iam_action(req: AwsRequest) -> str:
+    """The IAM action (service:Action) a request needs."""
+    return _IAM_ACTION_NAMES.get((req.service, req.action), f"{req.service}:{req.action}")
+
+
+def serialize_result(
+    service: str, action: str, result: dict[str, Any], request_id: str
+) -> Response:
+    """Serialise a successful result with moto's model-driven serialiser."""
+    from moto.core.serialize import XFormedAttributePicker, get_serializer_class
+    from moto.core.utils import get_service_model
+
+    model = get_service_model(service)
+    operation = model.operation_model(action)
+    serializer = get_serializer_class(service, model.protocol)(
+        operation_model=operation, value_picker=XFormedAttributePicker()
+    )
+    out = serializer.serialize(result)
+    body = out["body"]
+    if isinstance(body, str):
+        body = body.replace(
+            "<RequestId>request-id</RequestId>", f"<RequestId>{request_id}</RequestId>"
+        )
+        body_bytes = body.encode("utf-8")
+    else:
+        body_bytes = bytes(body)
+    headers = {str(k): str(v) for k, v in out["headers"].items()}
+    headers["x-amzn-RequestId"] = request_id
+    return int(out["status_code"]), headers, body_bytes
+
+
+def error_response(req: AwsRequest, code: str, message: str, status: int = 400) -> Response:
+    """An AWS-shaped error for the request's protocol."""
+    headers = {"x-amzn-RequestId": req.request_id}
+    if req.protocol == "query":
+        namespace = XML_NAMESPACES.get(req.service, "")
+        fault = "Sender" if status < 500 else "Receiver"
+        body = (
+            f'<ErrorResponse xmlns="{namespace}"><Error><Type>{fault}</Type>'
+            f"<Code>{escape(code)}</Code><Message>{escape(message)}</Message></Error>"
+            f"<RequestId>{req.request_id}</RequestId></ErrorResponse>"
+        )
+        headers["Content-Type"] = "text/xml"
+        return status, headers, body.encode("utf-8")
+    if req.protocol == "rest-xml":
+        body = (
+            '<?xml version="1.0" encoding="UTF-8"?>\n'
+            f"<Error><Code>{escape(code)}</Code><Message>{escape(message)}</Message>"
+            f"<RequestId>{req.request_id}</RequestId></Error>"
+        )
+        headers["Content-Type"] = "application/xml"
+        return status, headers, body.encode("utf-8")
+    headers["Content-Type"] = "application/x-amz-json-1.1"
+    if req.service == "sqs":
+        # SQS is awsQueryCompatible: botocore maps this header to the legacy query error code.
+        headers["x-amzn-query-error"] = f"{code};{'Sender' if status < 500 else 'Receiver'}"
+        headers["Content-Type"] = "application/x-amz-json-1.0"
+    return status, headers, json.dumps({"__type": code, "message": message}).encode("utf-8")
+
+
+def access_denied(req: AwsRequest, principal_arn: str, reason: str) -> Response:
+    """AccessDenied in the spelling each protocol uses, with AWS's message layout."""
+    action = iam_action(req)
+    message = f"User: {principal_arn} is not authorized to perform: {action} {reason}"
+    if req.protocol == "json" and req.service != "sqs":
+        return error_response(req, "AccessDeniedException", message, 400)
+    return error_response(req, "AccessDenied", message, 403)
+
+
+def queue_url_parts(url: str) -> tuple[str, str]:
+    """(account id, queue name) of an SQS queue URL."""
+    parts = urlparse(url).path.strip("/").split("/")
+    if len(parts) >= 2:
+        return parts[-2], parts[-1]
+    return "", parts[-1] if parts else ""

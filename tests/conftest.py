@@ -1,0 +1,98 @@
+"""Shared fixtures: a sandbox organization over real HTTP, and clients pointed at it."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+import yaml
+
+from rootctl.sandbox import Sandbox, SandboxCredentials, sample_fixture_path
+from rootctl.tasks import Task
+
+MANAGEMENT = "111111111111"
+SECURITY = "222222222222"
+PAYMENTS_PROD = "333333333333"
+PAYMENTS_DEV = "444444444444"
+DATA_PROD = "555555555555"
+EXPERIMENTS = "666666666666"
+SUSPENDED = "777777777777"
+
+
+@cache
+def _sample() -> dict[str, Any]:
+    data: dict[str, Any] = yaml.safe_load(Path(sample_fixture_path()).read_text())
+    return data
+
+
+def sample_fixture(**organization: Any) -> dict[str, Any]:
+    """The sample fixture as a dict, with `organization` keys overridden."""
+    data = copy.deepcopy(_sample())
+    data["organization"].update(organization)
+    return data
+
+
+def enabled_fixture(**organization: Any) -> dict[str, Any]:
+    """The sample with IAM trusted access and both features enabled."""
+    settings: dict[str, Any] = {
+        "trusted_access": ["iam.amazonaws.com"],
+        "centralized_root_access": ["RootCredentialsManagement", "RootSessions"],
+    }
+    settings.update(organization)
+    return sample_fixture(**settings)
+
+
+@pytest.fixture
+def sandbox() -> Iterator[Sandbox]:
+    """The sample organization as shipped: nothing enabled yet."""
+    with Sandbox.start(sample_fixture()) as sb:
+        yield sb
+
+
+@pytest.fixture
+def enabled_sandbox() -> Iterator[Sandbox]:
+    """The sample organization with trusted access and both features enabled."""
+    with Sandbox.start(enabled_fixture()) as sb:
+        yield sb
+
+
+def session_for(sb: Sandbox, creds: SandboxCredentials | None = None) -> boto3.Session:
+    creds = creds or sb.operator
+    assert creds is not None
+    return boto3.Session(
+        aws_access_key_id=creds.access_key_id,
+        aws_secret_access_key=creds.secret_access_key,
+        region_name=sb.region,
+    )
+
+
+def client(sb: Sandbox, service: str, creds: SandboxCredentials | None = None) -> Any:
+    from botocore.config import Config
+
+    return session_for(sb, creds).client(
+        service, endpoint_url=sb.endpoint_url, config=Config(retries={"max_attempts": 1})
+    )
+
+
+def root_client(sb: Sandbox, account_id: str, task: Task, service: str, **assume: Any) -> Any:
+    """A client acting as `account_id`'s root user through an AssumeRoot session."""
+    from botocore.config import Config
+
+    creds = client(sb, "sts").assume_root(
+        TargetPrincipal=account_id, TaskPolicyArn={"arn": task.arn}, **assume
+    )["Credentials"]
+    return boto3.Session(
+        aws_access_key_id=creds["AccessKeyId"],
+        aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds["SessionToken"],
+        region_name=sb.region,
+    ).client(service, endpoint_url=sb.endpoint_url, config=Config(retries={"max_attempts": 1}))
+
+
+def error_code(exc_info: Any) -> str:
+    return str(exc_info.value.response["Error"]["Code"])

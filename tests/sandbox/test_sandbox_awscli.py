@@ -1,0 +1,155 @@
+"""The plain AWS CLI (awscli from PyPI) against the sandbox: the first check of its wire format."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rootctl.sandbox import Sandbox
+from rootctl.tasks import Task
+
+from conftest import PAYMENTS_PROD, sample_fixture
+
+AWS = shutil.which("aws", path=str(Path(sys.executable).parent)) or shutil.which("aws")
+pytestmark = pytest.mark.skipif(AWS is None, reason="awscli is a dev dependency")
+
+
+def aws(env: dict[str, str], *args: str, check: bool = True) -> Any:
+    assert AWS is not None
+    proc = subprocess.run(
+        [AWS, *args, "--output", "json"], env=env, capture_output=True, text=True, timeout=60
+    )
+    if check:
+        assert proc.returncode == 0, proc.stderr
+        return json.loads(proc.stdout) if proc.stdout.strip() else None
+    return proc
+
+
+def base_env(sb: Sandbox) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(sb.env())
+    env["AWS_CONFIG_FILE"] = os.devnull
+    env["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull
+    return env
+
+
+def root_env(env: dict[str, str], creds: dict[str, str]) -> dict[str, str]:
+    return {
+        **env,
+        "AWS_ACCESS_KEY_ID": creds["AccessKeyId"],
+        "AWS_SECRET_ACCESS_KEY": creds["SecretAccessKey"],
+        "AWS_SESSION_TOKEN": creds["SessionToken"],
+    }
+
+
+def assume_root(env: dict[str, str], task: Task) -> dict[str, str]:
+    out = aws(
+        env,
+        "sts",
+        "assume-root",
+        "--target-principal",
+        PAYMENTS_PROD,
+        "--task-policy-arn",
+        f"arn={task.arn}",
+        "--duration-seconds",
+        "900",
+    )
+    creds: dict[str, str] = out["Credentials"]
+    return creds
+
+
+def test_main_flow_with_the_aws_cli() -> None:
+    with Sandbox.start(sample_fixture()) as sb:
+        env = base_env(sb)
+        # enable trusted access and both features
+        aws(
+            env,
+            "organizations",
+            "enable-aws-service-access",
+            "--service-principal",
+            "iam.amazonaws.com",
+        )
+        aws(env, "iam", "enable-organizations-root-credentials-management")
+        out = aws(env, "iam", "enable-organizations-root-sessions")
+        assert out["EnabledFeatures"] == ["RootCredentialsManagement", "RootSessions"]
+        assert (
+            aws(env, "iam", "list-organizations-features")["OrganizationId"] == sb.organization_id
+        )
+
+        # assume root with the audit task and audit
+        audit = root_env(env, assume_root(env, Task.AUDIT))
+        assert (
+            aws(audit, "sts", "get-caller-identity")["Arn"] == f"arn:aws:iam::{PAYMENTS_PROD}:root"
+        )
+        keys = aws(audit, "iam", "list-access-keys")["AccessKeyMetadata"]
+        assert [k["AccessKeyId"] for k in keys] == ["AKIAROOTPAYMENTS0001"]
+        assert aws(audit, "iam", "get-login-profile")["LoginProfile"]
+        serials = [d["SerialNumber"] for d in aws(audit, "iam", "list-mfa-devices")["MFADevices"]]
+        summary = aws(audit, "iam", "get-account-summary")["SummaryMap"]
+        assert summary["AccountPasswordPresent"] == 1
+
+        # delete the root credentials
+        delete = root_env(env, assume_root(env, Task.DELETE))
+        aws(delete, "iam", "delete-login-profile")
+        aws(delete, "iam", "delete-access-key", "--access-key-id", "AKIAROOTPAYMENTS0001")
+        for serial in serials:
+            aws(delete, "iam", "deactivate-mfa-device", "--serial-number", serial)
+            aws(delete, "iam", "delete-virtual-mfa-device", "--serial-number", serial)
+        denied = aws(delete, "iam", "get-account-summary", check=False)
+        assert denied.returncode != 0 and "AccessDenied" in denied.stderr
+
+        # audit again: clean
+        audit = root_env(env, assume_root(env, Task.AUDIT))
+        assert aws(audit, "iam", "list-access-keys")["AccessKeyMetadata"] == []
+        missing = aws(audit, "iam", "get-login-profile", check=False)
+        assert missing.returncode != 0 and "NoSuchEntity" in missing.stderr
+        assert sb.root_state()[PAYMENTS_PROD]["mfa_devices"] == []
+
+        # unlock a bucket that denies everyone
+        s3 = root_env(env, assume_root(env, Task.S3_UNLOCK))
+        policy = aws(s3, "s3api", "get-bucket-policy", "--bucket", "payments-prod-artifacts")
+        assert "DenyEveryone" in policy["Policy"]
+        aws(s3, "s3api", "delete-bucket-policy", "--bucket", "payments-prod-artifacts")
+        gone = aws(
+            s3, "s3api", "get-bucket-policy", "--bucket", "payments-prod-artifacts", check=False
+        )
+        assert gone.returncode != 0 and "NoSuchBucketPolicy" in gone.stderr
+
+        # and the SQS queue
+        sqs = root_env(env, assume_root(env, Task.SQS_UNLOCK))
+        url = aws(sqs, "sqs", "get-queue-url", "--queue-name", "payments-events")["QueueUrl"]
+        aws(
+            sqs, "sqs", "set-queue-attributes", "--queue-url", url, "--attributes", '{"Policy": ""}'
+        )
+        denied = aws(
+            sqs, "sqs", "remove-permission", "--queue-url", url, "--label", "x", check=False
+        )
+        assert denied.returncode != 0 and "AccessDenied" in denied.stderr
+
+
+def test_aws_cli_gets_aws_errors_not_html(sandbox: Sandbox) -> None:
+    env = base_env(sandbox)
+    proc = aws(env, "iam", "list-organizations-features", check=False)
+    assert proc.returncode != 0
+    assert "ServiceAccessNotEnabledException" in proc.stderr
+    assert "<html" not in proc.stderr.lower()
+    proc = aws(
+        env,
+        "sts",
+        "assume-root",
+        "--target-principal",
+        PAYMENTS_PROD,
+        "--task-policy-arn",
+        f"arn={Task.AUDIT.arn}",
+        "--duration-seconds",
+        "3600",
+        check=False,
+    )
+    assert proc.returncode != 0 and "ValidationError" in proc.stderr
