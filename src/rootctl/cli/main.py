@@ -16,6 +16,7 @@ from rootctl.errors import RootctlError
 # name -> (module:attribute, one-line help). Help is kept here so `--help` imports nothing.
 COMMANDS: dict[str, tuple[str, str]] = {
     "sandbox": ("rootctl.cli.sandbox:sandbox", "Run a local AWS organization that speaks centralized root access."),
+    "guardrails": ("rootctl.cli.guardrails:guardrails", "Render SCP templates and check which root sessions your SCPs block."),
 }
 
 
