@@ -1,0 +1,187 @@
+"""Plan and apply a resource-policy change: unlock (delete or replace) and restore.
+
+The plan is a value built from what the root session read: the current policy text, the
+statements that lock everyone out, and the change. `apply_plan` journals the backup first
+(`before` = the policy text exactly as read, outcome "planned"), then changes the policy,
+reads it back to verify, and journals the result. A crash between the two entries still
+leaves the backup in the journal, so `rootctl restore` always has something to put back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Literal
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from rootctl.errors import error_code
+from rootctl.journal import StoredEntry
+from rootctl.sessions.policy import Kind, LockAnalysis, analyze, describe_locks, same_policy
+from rootctl.sessions.record import (
+    DELETE_POLICY,
+    REPLACE_POLICY,
+    RESTORE_POLICY,
+    UNLOCK,
+    Recorder,
+)
+from rootctl.sessions.resources import NOUN, TASK_FOR, PolicyResource
+
+Change = Literal["delete-policy", "replace-policy", "restore-policy", "none"]
+_NOOP_ACTION = {"unlock": UNLOCK, "restore": RESTORE_POLICY}
+
+
+@dataclass(frozen=True)
+class PolicyPlan:
+    """What will happen to one bucket's or queue's policy, and why."""
+
+    kind: Kind
+    account_id: str
+    name: str
+    region: str
+    arn: str
+    current: str | None
+    analysis: LockAnalysis | None
+    change: Change
+    new_policy: str | None = None
+    note: str = ""
+    operation: Literal["unlock", "restore"] = "unlock"
+
+    @property
+    def noun(self) -> str:
+        return NOUN[self.kind]
+
+    def summary(self) -> str:
+        where = f"{self.noun} {self.name} in account {self.account_id}"
+        if self.change == DELETE_POLICY:
+            return f"delete the policy of {where}"
+        if self.change == REPLACE_POLICY:
+            return f"replace the policy of {where} with the given policy"
+        if self.change == RESTORE_POLICY:
+            return f"put the backed-up policy back on {where}"
+        return f"nothing to change on {where}: {self.note}"
+
+    def lock_lines(self) -> list[str]:
+        if self.analysis is None:
+            return []
+        if not self.analysis.locked:
+            return [
+                "  no statement denies every principal (the policy does not look like a lockout)",
+                *describe_locks(self.analysis),
+            ]
+        return describe_locks(self.analysis)
+
+
+@dataclass(frozen=True)
+class ChangeResult:
+    """The applied plan: the journal entries written, and whether the read-back matched."""
+
+    plan: PolicyPlan
+    outcome: Literal["ok", "error", "skipped"]
+    backup_entry_id: int | None
+    entry_id: int
+    verified: bool
+    error: str | None = None
+
+
+def plan_unlock(resource: PolicyResource, replacement: str | None) -> PolicyPlan:
+    """Read the policy and plan its removal (or its replacement)."""
+    current = resource.read()
+    analysis = _analysis(resource, current)
+    if current is None:
+        change: Change = "none"
+        note = "it has no policy"
+    elif replacement is not None and same_policy(current, replacement):
+        change, note = "none", "the policy already equals the replacement"
+    else:
+        change, note = (DELETE_POLICY if replacement is None else REPLACE_POLICY), ""
+    return _plan(resource, current, analysis, change, replacement, note)
+
+
+def plan_restore(resource: PolicyResource, backup: str) -> PolicyPlan:
+    """Read the policy now in place and plan putting `backup` back."""
+    current = resource.read()
+    if current is not None and same_policy(current, backup):
+        plan = _plan(resource, current, None, "none", backup, "the backed-up policy is in place")
+    else:
+        plan = _plan(resource, current, _analysis(resource, current), RESTORE_POLICY, backup, "")
+    return replace(plan, operation="restore")
+
+
+def _analysis(resource: PolicyResource, current: str | None) -> LockAnalysis | None:
+    import json
+
+    if current is None:
+        return None
+    try:
+        document = json.loads(current)
+    except ValueError:
+        return LockAnalysis(False, (), ("the policy is not JSON",))
+    if not isinstance(document, dict):
+        return LockAnalysis(False, (), ("the policy is not a JSON object",))
+    return analyze(document, resource.kind, resource.account_id, resource.arn)
+
+
+def _plan(
+    resource: PolicyResource,
+    current: str | None,
+    analysis: LockAnalysis | None,
+    change: Change,
+    new_policy: str | None,
+    note: str,
+) -> PolicyPlan:
+    return PolicyPlan(
+        kind=resource.kind,
+        account_id=resource.account_id,
+        name=resource.name,
+        region=resource.region,
+        arn=resource.arn,
+        current=current,
+        analysis=analysis,
+        change=change,
+        new_policy=new_policy if change in (REPLACE_POLICY, RESTORE_POLICY) else None,
+        note=note,
+    )
+
+
+def apply_plan(plan: PolicyPlan, resource: PolicyResource, recorder: Recorder) -> ChangeResult:
+    """Back up, change, verify; each step journaled. AWS errors become the result."""
+    if plan.change == "none":
+        entry = _journal(recorder, plan, "skipped", after=plan.current, error=plan.note)
+        return ChangeResult(plan, "skipped", None, entry.id, verified=True)
+    backup = _journal(recorder, plan, "planned", after=plan.new_policy)
+    try:
+        if plan.new_policy is None:
+            resource.remove()
+        else:
+            resource.put(plan.new_policy)
+        now = resource.read()
+    except (ClientError, BotoCoreError) as exc:
+        message = f"{error_code(exc)}: {exc}"
+        entry = _journal(recorder, plan, "error", after=plan.new_policy, error=message)
+        return ChangeResult(plan, "error", backup.id, entry.id, verified=False, error=message)
+    verified = now is None if plan.new_policy is None else same_policy(now, plan.new_policy)
+    error = None if verified else f"verification failed: the {plan.noun} policy now reads {now!r}"
+    entry = _journal(recorder, plan, "ok" if verified else "error", after=now, error=error)
+    outcome: Literal["ok", "error"] = "ok" if verified else "error"
+    return ChangeResult(plan, outcome, backup.id, entry.id, verified, error)
+
+
+def _journal(
+    recorder: Recorder,
+    plan: PolicyPlan,
+    outcome: str,
+    *,
+    after: str | None,
+    error: str | None = None,
+) -> StoredEntry:
+    """One entry about this plan; `before` is always the policy as it was read (the backup)."""
+    return recorder.append(
+        plan.change if plan.change != "none" else _NOOP_ACTION[plan.operation],
+        outcome,
+        account_id=plan.account_id,
+        task=TASK_FOR[plan.kind],
+        target=plan.arn,
+        before=plan.current,
+        after=after,
+        error=error,
+    )
