@@ -123,13 +123,45 @@ def test_main_flow_with_the_aws_cli() -> None:
         assert gone.returncode != 0 and "NoSuchBucketPolicy" in gone.stderr
 
         # and the SQS queue
+        # awscli v1 ignores AWS_ENDPOINT_URL for SQS (it keeps the legacy queue.amazonaws.com
+        # host), so SQS calls name the endpoint explicitly; the wire format is still the CLI's.
         sqs = root_env(env, assume_root(env, Task.SQS_UNLOCK))
-        url = aws(sqs, "sqs", "get-queue-url", "--queue-name", "payments-events")["QueueUrl"]
+        sqs_endpoint = ("--endpoint-url", sb.endpoint_url)
+        url = aws(sqs, "sqs", "get-queue-url", "--queue-name", "payments-events", *sqs_endpoint)[
+            "QueueUrl"
+        ]
+        policy = '{"Policy": ""}'
         aws(
-            sqs, "sqs", "set-queue-attributes", "--queue-url", url, "--attributes", '{"Policy": ""}'
+            sqs,
+            "sqs",
+            "set-queue-attributes",
+            "--queue-url",
+            url,
+            "--attributes",
+            policy,
+            *sqs_endpoint,
         )
+        attrs = aws(
+            sqs,
+            "sqs",
+            "get-queue-attributes",
+            "--queue-url",
+            url,
+            "--attribute-names",
+            "Policy",
+            *sqs_endpoint,
+        )
+        assert not (attrs or {}).get("Attributes", {}).get("Policy")
         denied = aws(
-            sqs, "sqs", "remove-permission", "--queue-url", url, "--label", "x", check=False
+            sqs,
+            "sqs",
+            "remove-permission",
+            "--queue-url",
+            url,
+            "--label",
+            "x",
+            *sqs_endpoint,
+            check=False,
         )
         assert denied.returncode != 0 and "AccessDenied" in denied.stderr
 

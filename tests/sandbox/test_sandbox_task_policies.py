@@ -45,7 +45,7 @@ DENIED: list[tuple[Task, str, Call]] = [
         Task.AUDIT,
         "sts",
         lambda c: c.assume_role(
-            RoleArn=f"arn:aws:iam::{PAYMENTS_PROD}:role/x", RoleSessionName="x"
+            RoleArn=f"arn:aws:iam::{PAYMENTS_PROD}:role/x", RoleSessionName="probe"
         ),
     ),
 ]

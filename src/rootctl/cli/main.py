@@ -6,7 +6,6 @@ Keeping imports lazy keeps `rootctl --help` fast (boto3 alone costs ~0.3 s to im
 from __future__ import annotations
 
 import importlib
-import sys
 from typing import Any
 
 import click
@@ -15,9 +14,77 @@ from rootctl.errors import RootctlError
 
 # name -> (module:attribute, one-line help). Help is kept here so `--help` imports nothing.
 COMMANDS: dict[str, tuple[str, str]] = {
-    "sandbox": ("rootctl.cli.sandbox:sandbox", "Run a local AWS organization that speaks centralized root access."),
+    "status": (
+        "rootctl.cli.org:status",
+        "Where the organization stands on centralized root access.",
+    ),
+    "plan": (
+        "rootctl.cli.org:plan",
+        "Show what apply would change (exit 0 none, 2 changes, 1 error).",
+    ),
+    "apply": (
+        "rootctl.cli.org:apply",
+        "Converge features, delegated admin and guardrail SCPs to rootctl.yaml.",
+    ),
+    "sandbox": (
+        "rootctl.cli.sandbox:sandbox",
+        "Run a local AWS organization that speaks centralized root access.",
+    ),
     "guardrails": ("rootctl.cli.guardrails:guardrails", "Render SCP templates and check which root sessions your SCPs block."),
+    "journal": ("rootctl.cli.journal:journal", "List, show, verify and export the append-only journal of root sessions and changes."),
 }
+
+
+def _show_usage_error(self: click.UsageError, file: Any = None) -> None:
+    """Bad flags and arguments: one line that says what to fix, not a usage dump."""
+    command = self.ctx.command_path if self.ctx is not None else "rootctl"
+    click.echo(f"error: {self.format_message()} (see: {command} --help)", err=True)
+
+
+click.UsageError.show = _show_usage_error  # type: ignore[method-assign]
+
+
+class CommandError(click.ClickException):
+    """A RootctlError or a top-level AWS error, shown as one line with its exit code."""
+
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"error: {self.format_message()}", err=True)
+
+
+def _as_command_error(exc: Exception) -> CommandError | None:
+    """Map the errors a user can fix (or must know about) to one line; bugs keep their traceback."""
+    from botocore import exceptions as bex
+
+    if isinstance(exc, RootctlError):
+        return CommandError(str(exc), exc.exit_code)
+    if isinstance(exc, (bex.NoCredentialsError, bex.PartialCredentialsError)):
+        return CommandError(
+            "no AWS credentials found: set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (or run `rootctl sandbox serve`)",
+            2,
+        )
+    if isinstance(exc, bex.ProfileNotFound):
+        return CommandError(f"{exc}: check --profile / AWS_PROFILE", 2)
+    if isinstance(exc, bex.NoRegionError):
+        return CommandError("no AWS region: pass --region or set AWS_REGION", 2)
+    if isinstance(exc, bex.EndpointConnectionError):
+        return CommandError(f"{exc} (check AWS_ENDPOINT_URL and the network)", 1)
+    if isinstance(exc, bex.ClientError):
+        error = exc.response.get("Error", {})
+        code = error.get("Code", "")
+        message = f"{exc.operation_name}: {code}: {error.get('Message', '')}"
+        if code in (
+            "InvalidClientTokenId",
+            "UnrecognizedClientException",
+            "SignatureDoesNotMatch",
+            "ExpiredToken",
+        ):
+            return CommandError(f"{message} (check your AWS credentials)", 2)
+        return CommandError(message, 1)
+    return None
 
 
 class LazyGroup(click.Group):
@@ -40,11 +107,28 @@ class LazyGroup(click.Group):
         with formatter.section("Commands"):
             formatter.write_dl(rows)
 
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
+            raise
+        except Exception as exc:
+            mapped = _as_command_error(exc)
+            if mapped is None:
+                raise
+            raise mapped from exc
+
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="rootctl")
-@click.option("--profile", envvar="AWS_PROFILE", help="AWS profile to use (default: standard AWS resolution).")
-@click.option("--region", envvar=["AWS_REGION", "AWS_DEFAULT_REGION"], help="AWS region for regional calls (STS AssumeRoot needs a regional endpoint).")
+@click.option(
+    "--profile", envvar="AWS_PROFILE", help="AWS profile to use (default: standard AWS resolution)."
+)
+@click.option(
+    "--region",
+    envvar=["AWS_REGION", "AWS_DEFAULT_REGION"],
+    help="AWS region for regional calls (STS AssumeRoot needs a regional endpoint).",
+)
 @click.pass_context
 def cli(ctx: click.Context, profile: str | None, region: str | None) -> None:
     """rootctl: manage AWS root access for a whole organization, safely.
@@ -57,24 +141,6 @@ def cli(ctx: click.Context, profile: str | None, region: str | None) -> None:
     ctx.obj["region"] = region
 
 
-def main(argv: list[str] | None = None) -> Any:
-    """Run the CLI: user errors become one line on stderr and exit code 2, never a traceback."""
-    try:
-        rv = cli.main(args=argv, prog_name="rootctl", standalone_mode=False)
-        # Commands report partial failure with ctx.exit(code); non-standalone mode returns it.
-        if isinstance(rv, int) and rv:
-            sys.exit(rv)
-        return rv
-    except click.exceptions.Abort:
-        click.echo("Aborted.", err=True)
-        sys.exit(1)
-    except click.ClickException as exc:
-        # click's usage errors already exit 2; render them as one line.
-        click.echo(f"error: {exc.format_message()}", err=True)
-        sys.exit(exc.exit_code)
-    except RootctlError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
-        click.echo("Interrupted.", err=True)
-        sys.exit(130)
+def main(argv: list[str] | None = None) -> None:
+    """Run the CLI: user errors are one line on stderr with exit code 2, never a traceback."""
+    cli.main(args=argv, prog_name="rootctl")

@@ -104,11 +104,13 @@ class SandboxApp:
         if principal is None:
             return None
         if principal.kind in ("root-session", "root-user"):
-            denied = self._root_denial(req, principal)
+            # GetCallerIdentity needs no permission and cannot be denied (STS API reference).
+            is_identity = req.service == "sts" and req.action == "GetCallerIdentity"
+            denied = None if is_identity else self._root_denial(req, principal)
             self._record_root_event(req, principal, denied)
             if denied is not None:
                 return denied
-            if req.service == "sts" and req.action == "GetCallerIdentity":
+            if is_identity:
                 return handlers.get_caller_identity(self.state, req, principal)
             if (
                 req.service == "iam"
