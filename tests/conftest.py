@@ -96,3 +96,41 @@ def root_client(sb: Sandbox, account_id: str, task: Task, service: str, **assume
 
 def error_code(exc_info: Any) -> str:
     return str(exc_info.value.response["Error"]["Code"])
+
+
+def run_cli(
+    sb: Sandbox | None,
+    *args: str,
+    env: dict[str, str] | None = None,
+    journal: Path | None = None,
+    input: str | None = None,
+    timeout: float = 300,
+) -> Any:
+    """Run `python -m rootctl ARGS` in a subprocess against the sandbox (real HTTP, real exit codes)."""
+    import os
+    import subprocess
+    import sys
+
+    full = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "ROOTCTL_"))}
+    full["AWS_CONFIG_FILE"] = os.devnull
+    full["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull
+    full["NO_COLOR"] = "1"
+    full["COLUMNS"] = "200"
+    if sb is not None:
+        full.update(sb.env())
+    if journal is not None:
+        full["ROOTCTL_JOURNAL"] = str(journal)
+    full.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "rootctl", *args],
+        env=full,
+        capture_output=True,
+        text=True,
+        input=input,
+        timeout=timeout,
+    )
+
+
+def mutating_calls(sb: Sandbox) -> list[dict[str, Any]]:
+    """Calls that changed something (or opened a root session) in the sandbox."""
+    return [c for c in sb.calls() if c["mutating"]]

@@ -30,8 +30,14 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "rootctl.cli.sandbox:sandbox",
         "Run a local AWS organization that speaks centralized root access.",
     ),
-    "guardrails": ("rootctl.cli.guardrails:guardrails", "Render SCP templates and check which root sessions your SCPs block."),
-    "journal": ("rootctl.cli.journal:journal", "List, show, verify and export the append-only journal of root sessions and changes."),
+    "guardrails": (
+        "rootctl.cli.guardrails:guardrails",
+        "Render SCP templates and check which root sessions your SCPs block.",
+    ),
+    "journal": (
+        "rootctl.cli.journal:journal",
+        "List, show, verify and export the append-only journal of root sessions and changes.",
+    ),
 }
 
 
@@ -49,7 +55,7 @@ class CommandError(click.ClickException):
 
     def __init__(self, message: str, exit_code: int) -> None:
         super().__init__(message)
-        self.exit_code = exit_code
+        self.exit_code = exit_code  # type: ignore[misc]
 
     def show(self, file: Any = None) -> None:
         click.echo(f"error: {self.format_message()}", err=True)

@@ -1,0 +1,135 @@
+"""Execute an `OrgPlan` change by change, journaling each, stopping at the first failure.
+
+Organization changes depend on each other (features need trusted access), so unlike
+per-account work a failure stops the run: later changes would fail or be unsafe.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from rootctl.org.features import IAM_PRINCIPAL
+from rootctl.org.plan import Change, OrgPlan
+from rootctl.results import ErrorInfo
+
+if TYPE_CHECKING:
+    from rootctl.aws.session import SessionFactory
+    from rootctl.journal import Journal
+
+PERMISSIONS = {
+    "enable-trusted-access": ["organizations:EnableAWSServiceAccess"],
+    "register-delegated-administrator": ["organizations:RegisterDelegatedAdministrator"],
+    "deregister-delegated-administrator": ["organizations:DeregisterDelegatedAdministrator"],
+    "enable-feature": [
+        "iam:EnableOrganizationsRootCredentialsManagement",
+        "iam:EnableOrganizationsRootSessions",
+    ],
+    "disable-feature": [
+        "iam:DisableOrganizationsRootCredentialsManagement",
+        "iam:DisableOrganizationsRootSessions",
+    ],
+    "create-scp": ["organizations:CreatePolicy"],
+    "update-scp": ["organizations:UpdatePolicy"],
+    "attach-scp": ["organizations:AttachPolicy"],
+    "detach-scp": ["organizations:DetachPolicy"],
+}
+
+
+@dataclass(frozen=True)
+class ChangeResult:
+    change: Change
+    outcome: str  # ok | error | skipped
+    error: ErrorInfo | None = None
+
+
+def apply_plan(
+    plan: OrgPlan,
+    factory: SessionFactory,
+    journal: Journal,
+    *,
+    reason: str,
+    operator: str,
+    run_id: str,
+) -> list[ChangeResult]:
+    """Apply every change in order; after a failure the rest are reported as skipped."""
+    from rootctl.journal import JournalEntry
+
+    org = factory.client("organizations")
+    iam = factory.client("iam")
+    created: dict[str, str] = {}  # policy name -> id of policies created in this run
+    results: list[ChangeResult] = []
+    failed = False
+    for change in plan.changes:
+        if failed:
+            results.append(ChangeResult(change, "skipped"))
+            continue
+        try:
+            _execute(change, org, iam, created)
+            outcome, error = "ok", None
+        except ClientError as exc:
+            outcome, error = "error", ErrorInfo.from_exception(exc)
+            failed = True
+        journal.append(
+            JournalEntry(
+                command="apply",
+                action=change.kind,
+                outcome=outcome,
+                target=change.target
+                if change.kind not in ("attach-scp", "detach-scp")
+                else f"{change.target} -> {change.detail}",
+                reason=reason,
+                operator=operator,
+                before=change.before,
+                after=change.after,
+                error=f"{error.code}: {error.message}" if error else None,
+                run_id=run_id,
+            )
+        )
+        results.append(ChangeResult(change, outcome, error))
+    return results
+
+
+def _execute(change: Change, org: Any, iam: Any, created: dict[str, str]) -> None:
+    kind = change.kind
+    if kind == "enable-trusted-access":
+        org.enable_aws_service_access(ServicePrincipal=IAM_PRINCIPAL)
+    elif kind == "register-delegated-administrator":
+        org.register_delegated_administrator(
+            AccountId=change.target, ServicePrincipal=IAM_PRINCIPAL
+        )
+    elif kind == "deregister-delegated-administrator":
+        org.deregister_delegated_administrator(
+            AccountId=change.target, ServicePrincipal=IAM_PRINCIPAL
+        )
+    elif kind in ("enable-feature", "disable-feature"):
+        verb = "enable" if kind == "enable-feature" else "disable"
+        noun = (
+            "root_credentials_management"
+            if change.target == "RootCredentialsManagement"
+            else "root_sessions"
+        )
+        getattr(iam, f"{verb}_organizations_{noun}")()
+    elif kind == "create-scp":
+        out = org.create_policy(
+            Name=change.target,
+            Description=f"rootctl guardrail: {change.detail}",
+            Type="SERVICE_CONTROL_POLICY",
+            Content=json.dumps(change.after, separators=(",", ":")),
+        )
+        created[change.target] = out["Policy"]["PolicySummary"]["Id"]
+    elif kind == "update-scp":
+        org.update_policy(
+            PolicyId=change.policy_id, Content=json.dumps(change.after, separators=(",", ":"))
+        )
+    elif kind == "attach-scp":
+        org.attach_policy(
+            PolicyId=change.policy_id or created[change.target], TargetId=change.target_id
+        )
+    elif kind == "detach-scp":
+        org.detach_policy(PolicyId=change.policy_id, TargetId=change.target_id)
+    else:  # pragma: no cover - the ChangeKind literal lists every kind
+        raise ValueError(f"unknown change {kind}")
