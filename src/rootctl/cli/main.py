@@ -14,6 +14,10 @@ from rootctl.errors import RootctlError
 
 # name -> (module:attribute, one-line help). Help is kept here so `--help` imports nothing.
 COMMANDS: dict[str, tuple[str, str]] = {
+    "demo": (
+        "rootctl.cli.demo:demo",
+        "Walk through rootctl against the bundled sandbox (no AWS account).",
+    ),
     "status": (
         "rootctl.cli.org:status",
         "Where the organization stands on centralized root access.",
