@@ -34,7 +34,7 @@ guardrails:
     target_ou_paths: [/root]
     template_names: [deny_actions_as_root_except_centralized_root]
 root_sessions:
-  reason_pattern: "^[A-Z]+-[0-9]+"
+  reason_pattern: "[A-Z]+-[0-9]+ .+"
   protected_resources:
     - account_id: "333333333333"
       s3_buckets: ["*-terraform-state"]

@@ -29,7 +29,13 @@ class OrgContext:
         return [a.account.id for a in self.backend.admins if principal in a.services]
 
     def account(self, account_id: str) -> Any | None:
-        return next((a for a in self.backend.accounts if a.id == account_id), None)
+        """The moto account, through an id index (moto scans its list; we must not at 10k accounts)."""
+        index: dict[str, Any] | None = getattr(self.backend, "_rootctl_index", None)
+        accounts = self.backend.accounts
+        if index is None or len(index) != len(accounts) or (accounts and index.get(accounts[-1].id) is not accounts[-1]):
+            index = {a.id: a for a in accounts}
+            self.backend._rootctl_index = index
+        return index.get(account_id)
 
     def ou_path(self, parent_id: str) -> str:
         """/root/a/b for an OU id (names joined from the root)."""
