@@ -78,9 +78,9 @@ class Recorder:
 
     def session_opened(
         self, account_id: str, task: Task, access_key_id: str, expiration: datetime
-    ) -> StoredEntry:
+    ) -> None:
         """The broker's `on_session_opened` callback: one entry per AssumeRoot session."""
-        return self.append(
+        self.append(
             ASSUME_ROOT,
             "ok",
             account_id=account_id,

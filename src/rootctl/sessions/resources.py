@@ -29,10 +29,17 @@ class ResourceMissing(UsageError):
 class PolicyResource(Protocol):
     """A bucket or queue whose resource policy a root session reads and changes."""
 
-    kind: Kind
-    account_id: str
-    name: str
-    region: str
+    @property
+    def kind(self) -> Kind: ...
+
+    @property
+    def account_id(self) -> str: ...
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def region(self) -> str: ...
 
     @property
     def arn(self) -> str: ...

@@ -78,3 +78,14 @@ def _check_protected(config: RootctlConfig, account_id: str, kind: Kind, name: s
 def session_seconds(config: RootctlConfig) -> int:
     """DurationSeconds for AssumeRoot: the configured maximum (AWS's own cap is 900)."""
     return config.root_sessions.max_session_seconds
+
+
+def reason_or_default(config: RootctlConfig, given: str | None, default: str) -> str | None:
+    """For read-only or undo commands: `default` stands in unless a reason pattern is set.
+
+    With `reason_pattern` configured, the operator must give a reason that matches it; the
+    default never does the operator's job of naming the ticket.
+    """
+    if given and given.strip():
+        return given
+    return default if config.root_sessions.reason_pattern is None else None

@@ -86,7 +86,7 @@ class ChangeResult:
 def plan_unlock(resource: PolicyResource, replacement: str | None) -> PolicyPlan:
     """Read the policy and plan its removal (or its replacement)."""
     current = resource.read()
-    analysis = _analysis(resource, current)
+    analysis = analyze_text(resource, current)
     if current is None:
         change: Change = "none"
         note = "it has no policy"
@@ -103,11 +103,11 @@ def plan_restore(resource: PolicyResource, backup: str) -> PolicyPlan:
     if current is not None and same_policy(current, backup):
         plan = _plan(resource, current, None, "none", backup, "the backed-up policy is in place")
     else:
-        plan = _plan(resource, current, _analysis(resource, current), RESTORE_POLICY, backup, "")
+        plan = _plan(resource, current, analyze_text(resource, current), RESTORE_POLICY, backup, "")
     return replace(plan, operation="restore")
 
 
-def _analysis(resource: PolicyResource, current: str | None) -> LockAnalysis | None:
+def analyze_text(resource: PolicyResource, current: str | None) -> LockAnalysis | None:
     import json
 
     if current is None:
@@ -185,3 +185,8 @@ def _journal(
         after=after,
         error=error,
     )
+
+
+def record_not_applied(plan: PolicyPlan, recorder: Recorder, why: str) -> StoredEntry:
+    """Journal a plan that was shown but not applied (dry run, or not confirmed)."""
+    return _journal(recorder, plan, "skipped", after=plan.new_policy, error=why)

@@ -1,0 +1,223 @@
+"""CloudTrail timeline of root sessions: who opened which session, and what it did.
+
+AWS's documented procedure (IAM User Guide, "Track privileged tasks in CloudTrail"): find
+the AssumeRoot events in the caller's account, take each session's access key id from
+`responseElements.credentials.accessKeyId`, then search the target account's CloudTrail
+for that key. AssumeRoot task policies do not allow CloudTrail, so the member account is
+read through a role there (`OrganizationAccountAccessRole` by default). A session whose
+key no journal entry mentions was started outside rootctl and is flagged.
+
+Session tokens never leave this module: every event is scrubbed as it is parsed, and only
+chosen fields are kept.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from rootctl.errors import UsageError, error_code
+from rootctl.journal import scrub_value
+from rootctl.tasks import TASK_POLICY_ARN_PREFIX
+
+if TYPE_CHECKING:
+    from mypy_boto3_cloudtrail import CloudTrailClient
+    from mypy_boto3_cloudtrail.type_defs import LookupAttributeTypeDef
+
+    from rootctl.aws import SessionFactory
+
+DEFAULT_MEMBER_ROLE = "OrganizationAccountAccessRole"
+# Member-account events are searched from a little before the AssumeRoot event: clocks of
+# different services are not perfectly aligned.
+CLOCK_SKEW = timedelta(minutes=5)
+_SINCE = re.compile(r"^(\d+)([mhdw])$")
+_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+_TARGET = re.compile(r"(\d{12})")
+PERMISSIONS = ("cloudtrail:LookupEvents", "sts:AssumeRole")
+
+
+def parse_since(text: str, now: datetime | None = None) -> datetime:
+    """`7d`, `12h`, `30m`, `2w`, or an ISO date/time (UTC unless it says otherwise)."""
+    moment = now or datetime.now(UTC)
+    value = text.strip()
+    match = _SINCE.match(value)
+    if match:
+        return moment - timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise UsageError(
+            f"--since {text!r}: use a duration such as 7d, 12h, 30m, 2w or an ISO date "
+            "such as 2026-11-01"
+        ) from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def scrub_event(event: dict[str, Any]) -> dict[str, Any]:
+    """The event without session credentials (AWS's example logs the session token)."""
+    credentials = (event.get("responseElements") or {}).get("credentials")
+    if isinstance(credentials, dict):
+        for secret in ("sessionToken", "secretAccessKey"):
+            credentials.pop(secret, None)
+    scrubbed: dict[str, Any] = scrub_value(event)
+    return scrubbed
+
+
+@dataclass(frozen=True)
+class SessionEvent:
+    """One AssumeRoot call in the caller's account."""
+
+    time: datetime
+    account_id: str
+    task: str
+    access_key_id: str | None
+    caller: str
+    region: str
+    error: str | None = None
+    in_journal: bool = False
+
+    @property
+    def started_outside_rootctl(self) -> bool:
+        return self.access_key_id is not None and not self.in_journal
+
+
+@dataclass(frozen=True)
+class ActionEvent:
+    """One call made with a root session, from the member account's CloudTrail."""
+
+    time: datetime
+    account_id: str
+    access_key_id: str
+    source: str
+    name: str
+    region: str
+    resources: tuple[str, ...]
+    request: dict[str, Any]
+    error: str | None = None
+
+
+@dataclass
+class Timeline:
+    """Sessions and their actions, and the accounts whose trail could not be read."""
+
+    sessions: list[SessionEvent] = field(default_factory=list)
+    actions: list[ActionEvent] = field(default_factory=list)
+    errors: dict[str, str] = field(default_factory=dict)
+
+    def items(self) -> list[SessionEvent | ActionEvent]:
+        """Everything in time order; a session sorts before the actions of the same second."""
+        merged: list[SessionEvent | ActionEvent] = [*self.sessions, *self.actions]
+        return sorted(merged, key=lambda i: (i.time, isinstance(i, ActionEvent)))
+
+    def actions_of(self, access_key_id: str) -> list[ActionEvent]:
+        return [a for a in self.actions if a.access_key_id == access_key_id]
+
+
+def lookup(
+    client: CloudTrailClient, attribute: LookupAttributeTypeDef, start: datetime
+) -> Iterator[dict[str, Any]]:
+    """Every event matching `attribute` since `start`, parsed and scrubbed."""
+    paginator = client.get_paginator("lookup_events")
+    for page in paginator.paginate(LookupAttributes=[attribute], StartTime=start):
+        for item in page.get("Events", []):
+            raw = item.get("CloudTrailEvent")
+            if raw:
+                yield scrub_event(json.loads(raw))
+
+
+def session_event(event: dict[str, Any], known_keys: set[str]) -> SessionEvent | None:
+    """An AssumeRoot event as a SessionEvent (None if it names no target account)."""
+    params = event.get("requestParameters") or {}
+    match = _TARGET.search(str(params.get("targetPrincipal", "")))
+    if match is None:
+        return None
+    task_arn = str((params.get("taskPolicyArn") or {}).get("arn", ""))
+    credentials = (event.get("responseElements") or {}).get("credentials") or {}
+    key = credentials.get("accessKeyId")
+    return SessionEvent(
+        time=_time(event),
+        account_id=match.group(1),
+        task=task_arn.removeprefix(TASK_POLICY_ARN_PREFIX),
+        access_key_id=str(key) if key else None,
+        caller=str((event.get("userIdentity") or {}).get("arn", "")),
+        region=str(event.get("awsRegion", "")),
+        error=event.get("errorCode"),
+        in_journal=bool(key) and str(key) in known_keys,
+    )
+
+
+def action_event(event: dict[str, Any], account_id: str, key: str) -> ActionEvent:
+    return ActionEvent(
+        time=_time(event),
+        account_id=account_id,
+        access_key_id=key,
+        source=str(event.get("eventSource", "")).removesuffix(".amazonaws.com"),
+        name=str(event.get("eventName", "")),
+        region=str(event.get("awsRegion", "")),
+        resources=tuple(str(r.get("ARN")) for r in event.get("resources") or [] if r.get("ARN")),
+        request=dict(event.get("requestParameters") or {}),
+        error=event.get("errorCode"),
+    )
+
+
+def _time(event: dict[str, Any]) -> datetime:
+    return datetime.fromisoformat(str(event["eventTime"]).replace("Z", "+00:00"))
+
+
+def build_timeline(
+    factory: SessionFactory,
+    known_keys: set[str],
+    since: datetime,
+    account_id: str | None = None,
+    member_role: str = DEFAULT_MEMBER_ROLE,
+) -> Timeline:
+    """AssumeRoot events of the caller's account, then each session's actions."""
+    timeline = Timeline()
+    trail = factory.client("cloudtrail")
+    attribute: LookupAttributeTypeDef = {
+        "AttributeKey": "EventName",
+        "AttributeValue": "AssumeRoot",
+    }
+    for event in lookup(trail, attribute, since):
+        session = session_event(event, known_keys)
+        if session is not None and account_id in (None, session.account_id):
+            timeline.sessions.append(session)
+    for account in sorted({s.account_id for s in timeline.sessions if s.access_key_id}):
+        sessions = [s for s in timeline.sessions if s.account_id == account and s.access_key_id]
+        try:
+            member_trail = _member_trail(factory, account, member_role)
+            for session in sessions:
+                timeline.actions.extend(_actions(member_trail, account, session))
+        except (ClientError, BotoCoreError) as exc:
+            timeline.errors[account] = (
+                f"cannot read CloudTrail in {account} through role {member_role}: "
+                f"{error_code(exc)}: {exc}"
+            )
+    return timeline
+
+
+def _member_trail(factory: SessionFactory, account_id: str, role: str) -> CloudTrailClient:
+    from rootctl.aws import Credentials
+
+    response = factory.client("sts").assume_role(
+        RoleArn=f"arn:aws:iam::{account_id}:role/{role}", RoleSessionName="rootctl-events"
+    )
+    return factory.client(
+        "cloudtrail", credentials=Credentials.from_response(response["Credentials"])
+    )
+
+
+def _actions(client: CloudTrailClient, account_id: str, session: SessionEvent) -> list[ActionEvent]:
+    assert session.access_key_id is not None
+    key = session.access_key_id
+    attribute: LookupAttributeTypeDef = {"AttributeKey": "AccessKeyId", "AttributeValue": key}
+    return [
+        action_event(event, account_id, key)
+        for event in lookup(client, attribute, session.time - CLOCK_SKEW)
+    ]
