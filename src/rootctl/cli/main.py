@@ -30,6 +30,18 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "rootctl.cli.org:apply",
         "Converge features, delegated admin and guardrail SCPs to rootctl.yaml.",
     ),
+    "audit": (
+        "rootctl.cli.credentials:audit",
+        "Audit root user credentials of member accounts (table, JSON or CSV).",
+    ),
+    "delete-credentials": (
+        "rootctl.cli.credentials:delete_credentials",
+        "Delete root user credentials: plan, confirm, delete, verify (resumable).",
+    ),
+    "allow-password-recovery": (
+        "rootctl.cli.credentials:allow_password_recovery",
+        "Let one account's root user recover its password.",
+    ),
     "sandbox": (
         "rootctl.cli.sandbox:sandbox",
         "Run a local AWS organization that speaks centralized root access.",

@@ -1,0 +1,244 @@
+"""Apply a deletion plan: IAMDeleteRootUserCredentials sessions, then a fresh audit to verify.
+
+Safe to interrupt and re-run: every plan is journaled before the first change, each call
+treats NoSuchEntity as "already done", and a re-run re-audits and re-plans, so it only
+does what is left (including virtual MFA devices the journal says were deactivated but
+not yet deleted). Nothing outside the plan is touched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from rootctl.credentials.audit import account_error, read_root_credentials
+from rootctl.credentials.models import RootCredentials
+from rootctl.credentials.plan import PLAN_ACTION, AccountPlan, DeletePlan, Kept, Step
+from rootctl.errors import code_is
+from rootctl.fanout import DEFAULT_CONCURRENCY, run_over_accounts
+from rootctl.results import ErrorInfo, Outcome
+from rootctl.tasks import Task
+
+if TYPE_CHECKING:
+    from rootctl.aws.broker import RootSessionBroker
+    from rootctl.credentials.record import Recorder
+    from rootctl.progress import ProgressLike
+
+PERMISSIONS = (
+    "sts:AssumeRoot",
+    "iam:DeleteLoginProfile",
+    "iam:DeleteAccessKey",
+    "iam:DeleteSigningCertificate",
+    "iam:DeactivateMFADevice",
+    "iam:DeleteVirtualMFADevice",
+)
+StepOutcome = Literal["deleted", "already-gone", "failed", "not-attempted"]
+
+
+@dataclass(frozen=True)
+class StepResult:
+    step: Step
+    outcome: StepOutcome
+    error: ErrorInfo | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "action": self.step.action,
+            "kind": self.step.kind,
+            "target": self.step.target,
+            "outcome": self.outcome,
+            "error": _error_dict(self.error),
+        }
+
+
+@dataclass(frozen=True)
+class AccountDeletion:
+    """What happened in one account: each step, what was kept, what the fresh audit saw."""
+
+    plan: AccountPlan
+    status: Outcome
+    steps: tuple[StepResult, ...] = ()
+    remaining: RootCredentials | None = None
+    verified: bool | None = None
+    error: ErrorInfo | None = None
+
+    @property
+    def kept(self) -> tuple[Kept, ...]:
+        return self.plan.kept
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            **{k: v for k, v in self.plan.to_dict().items() if k != "steps"},
+            "status": self.status,
+            "steps": [result.to_dict() for result in self.steps],
+            "verified": self.verified,
+            "remaining": self.remaining.to_dict() if self.remaining is not None else None,
+            "error": _error_dict(self.error),
+        }
+
+
+def record_plans(plan: DeletePlan, recorder: Recorder) -> None:
+    """Journal every account's plan before the first change (what a re-run resumes from)."""
+    for account in plan.changes:
+        recorder.record(
+            action=PLAN_ACTION,
+            outcome="planned",
+            account_id=account.account_id,
+            task=Task.DELETE,
+            before=account.to_dict(),
+        )
+
+
+def apply_plan(
+    broker: RootSessionBroker,
+    plan: DeletePlan,
+    recorder: Recorder,
+    *,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    progress: ProgressLike | None = None,
+    on_result: Callable[[AccountPlan, AccountDeletion], None] | None = None,
+) -> list[AccountDeletion]:
+    """Record the plans, then delete and verify account by account, concurrently."""
+    record_plans(plan, recorder)
+    return run_over_accounts(
+        plan.changes,
+        lambda account: delete_account(broker, account, recorder),
+        on_exception=lambda account, exc: AccountDeletion(
+            plan=account, status="error", error=account_error(exc)
+        ),
+        concurrency=concurrency,
+        on_result=on_result,
+        progress=progress,
+    )
+
+
+def delete_account(
+    broker: RootSessionBroker, plan: AccountPlan, recorder: Recorder
+) -> AccountDeletion:
+    """Run the account's steps in order, then verify with a fresh audit session."""
+    results: list[StepResult] = []
+    failed_serials: set[str] = set()
+    for step in plan.steps:
+        if step.action == "delete-virtual-mfa-device" and step.target in failed_serials:
+            results.append(StepResult(step, "not-attempted"))  # still active: DeleteConflict
+            continue
+        try:
+            result = run_step(broker, plan.account_id, step)
+        except (ClientError, BotoCoreError) as exc:
+            if not results and _is_session_error(exc):
+                # No session, nothing done: the account fails as a whole.
+                return AccountDeletion(plan, "error", error=ErrorInfo.from_exception(exc))
+            result = StepResult(step, "failed", ErrorInfo.from_exception(exc))
+        if result.outcome == "failed" and step.action == "deactivate-mfa-device":
+            failed_serials.add(step.target)
+        _journal_step(recorder, plan.account_id, result)
+        results.append(result)
+    return _verify(broker, plan, tuple(results), recorder)
+
+
+def run_step(broker: RootSessionBroker, account_id: str, step: Step) -> StepResult:
+    """One deletion call; NoSuchEntity means an earlier (or concurrent) run already did it."""
+    calls: dict[str, Callable[[Any], Any]] = {
+        "delete-login-profile": lambda iam: iam.delete_login_profile(),
+        "delete-access-key": lambda iam: iam.delete_access_key(AccessKeyId=step.target),
+        "delete-signing-certificate": lambda iam: iam.delete_signing_certificate(
+            CertificateId=step.target
+        ),
+        "deactivate-mfa-device": lambda iam: iam.deactivate_mfa_device(SerialNumber=step.target),
+        "delete-virtual-mfa-device": lambda iam: iam.delete_virtual_mfa_device(
+            SerialNumber=step.target
+        ),
+    }
+    try:
+        broker.call(account_id, Task.DELETE, "iam", calls[step.action])
+    except ClientError as exc:
+        if code_is(exc, "NoSuchEntity"):
+            return StepResult(step, "already-gone")
+        raise
+    return StepResult(step, "deleted")
+
+
+def _verify(
+    broker: RootSessionBroker,
+    plan: AccountPlan,
+    results: tuple[StepResult, ...],
+    recorder: Recorder,
+) -> AccountDeletion:
+    """Re-read the account in a fresh IAMAuditRootUserCredentials session.
+
+    A separate audit session, as AWS advises (GetAccountSummary is denied in a delete
+    session); evicting the cached one makes it a new session, not one from before.
+    """
+    failed = any(result.outcome in ("failed", "not-attempted") for result in results)
+    broker.evict(plan.account_id, Task.AUDIT)
+    try:
+        remaining = broker.call(plan.account_id, Task.AUDIT, "iam", read_root_credentials)
+    except (ClientError, BotoCoreError) as exc:
+        problem = ErrorInfo.from_exception(exc)
+        recorder.record(
+            action="verify",
+            outcome="error",
+            account_id=plan.account_id,
+            task=Task.AUDIT,
+            error=f"{problem.code}: {problem.message}",
+        )
+        return AccountDeletion(plan, "error", results, error=problem)
+    leftover = still_present(plan, remaining)
+    verified = not leftover
+    recorder.record(
+        action="verify",
+        outcome="ok" if verified else "error",
+        account_id=plan.account_id,
+        task=Task.AUDIT,
+        after={"still_present": leftover},
+        error=None if verified else f"still present after deletion: {', '.join(leftover)}",
+    )
+    status: Outcome = "ok" if verified and not failed else "error"
+    error: ErrorInfo | None = None
+    if not verified:
+        error = ErrorInfo("VerificationFailed", f"still present: {', '.join(leftover)}")
+    elif failed:
+        error = next(r.error for r in results if r.error is not None)
+    return AccountDeletion(plan, status, results, remaining, verified, error)
+
+
+def still_present(plan: AccountPlan, remaining: RootCredentials) -> list[str]:
+    """Targets the plan deleted that the fresh audit still lists."""
+    present = {"login-profile"} if remaining.password.present else set()
+    present.update(key.access_key_id for key in remaining.access_keys)
+    present.update(cert.certificate_id for cert in remaining.signing_certificates)
+    present.update(device.serial_number for device in remaining.mfa_devices)
+    targets = dict.fromkeys(step.target for step in plan.steps)
+    return [target for target in targets if target in present]
+
+
+def _journal_step(recorder: Recorder, account_id: str, result: StepResult) -> None:
+    step = result.step
+    after: dict[str, Any] = {"state": "absent"}
+    if step.action == "deactivate-mfa-device":
+        after = {"state": "deactivated" if step.before.get("type") == "virtual" else "absent"}
+    if result.outcome == "already-gone":
+        after = {**after, "note": "NoSuchEntity: already done"}
+    recorder.record(
+        action=step.action,
+        outcome="ok" if result.outcome in ("deleted", "already-gone") else "error",
+        account_id=account_id,
+        task=Task.DELETE,
+        target=step.target,
+        before=step.before,
+        after=after if result.outcome != "failed" else None,
+        error=f"{result.error.code}: {result.error.message}" if result.error else None,
+    )
+
+
+def _is_session_error(exc: BaseException) -> bool:
+    """True for an AssumeRoot refusal (the first call of an account opens its session)."""
+    operation = getattr(exc, "operation_name", "")
+    return bool(operation == "AssumeRoot" or isinstance(exc, BotoCoreError))
+
+
+def _error_dict(error: ErrorInfo | None) -> dict[str, str] | None:
+    return None if error is None else {"code": error.code, "message": error.message}

@@ -1,0 +1,1 @@
+"""Organization features: the account inventory (with OU paths) and account selection."""

@@ -1,0 +1,100 @@
+"""Human rendering of a deletion plan and of its results (delete-credentials, table output).
+
+The plan is what the operator confirms, so it names every credential that will be
+deleted and every one that is kept, with the reason.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, TextIO
+
+from rootctl.reports.table import FILE_WIDTH
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from rootctl.credentials.delete import AccountDeletion
+    from rootctl.credentials.plan import DeletePlan, Step
+
+_LABELS = {
+    "delete-login-profile": "delete password",
+    "delete-access-key": "delete access key {target}",
+    "delete-signing-certificate": "delete signing certificate {target}",
+    "deactivate-mfa-device": "deactivate MFA {target}",
+    "delete-virtual-mfa-device": "delete virtual MFA {target}",
+}
+
+
+def step_label(step: Step) -> str:
+    return _LABELS[step.action].format(target=step.target)
+
+
+def render_plan(plan: DeletePlan, out: TextIO) -> None:
+    from rich.table import Table
+
+    console = _console(out)
+    if plan.accounts:
+        table = Table(title="Plan", title_justify="left", show_lines=True)
+        for name in ("Account", "Name", "OU", "Delete", "Keep (why)"):
+            table.add_column(name, overflow="fold")
+        for account in plan.accounts:
+            table.add_row(
+                account.account_id,
+                account.account_name,
+                account.ou_path,
+                "\n".join(step_label(step) for step in account.steps) or "-",
+                "\n".join(f"{k.kind} {k.target}: {k.reason}" for k in account.kept) or "-",
+            )
+        console.print(table)
+    summary = plan.audit.summary
+    console.print(
+        f"Plan: {plan.step_count()} deletions in {len(plan.changes)} accounts; "
+        f"{sum(len(a.kept) for a in plan.accounts)} credentials kept; "
+        f"{summary.without_root_credentials} accounts already clean; "
+        f"{summary.errors} audit errors, {summary.skipped} skipped."
+    )
+    for audit in plan.audit.accounts:
+        if audit.status != "ok" and audit.error is not None:
+            console.print(
+                f"  {audit.status}: {audit.account_id} ({audit.account_name}): {audit.error.message}"
+            )
+
+
+def render_results(results: list[AccountDeletion], out: TextIO) -> None:
+    from rich.table import Table
+
+    console = _console(out)
+    table = Table(title="Result", title_justify="left")
+    for name in ("Account", "Status", "Deleted", "Already gone", "Failed", "Verified", "Note"):
+        table.add_column(name, overflow="fold")
+    for result in results:
+        counts = {
+            outcome: sum(1 for s in result.steps if s.outcome == outcome)
+            for outcome in ("deleted", "already-gone", "failed", "not-attempted")
+        }
+        verified = {True: "yes", False: "NO", None: "-"}[result.verified]
+        note = f"{result.error.code}: {result.error.message}" if result.error else ""
+        table.add_row(
+            result.plan.account_id,
+            result.status,
+            str(counts["deleted"]),
+            str(counts["already-gone"]),
+            str(counts["failed"] + counts["not-attempted"]),
+            verified,
+            note,
+        )
+    console.print(table)
+    errors = sum(1 for r in results if r.status == "error")
+    console.print(f"Done: {len(results) - errors} accounts ok, {errors} with errors.")
+
+
+def _console(out: TextIO) -> Console:
+    from rich.console import Console
+
+    try:
+        tty = out.isatty()
+    except (AttributeError, ValueError):
+        tty = False
+    return Console(
+        file=out, width=None if tty else FILE_WIDTH, highlight=False, emoji=False, markup=False
+    )
