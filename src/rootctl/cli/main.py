@@ -54,6 +54,26 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "rootctl.cli.journal:journal",
         "List, show, verify and export the append-only journal of root sessions and changes.",
     ),
+    "unlock": (
+        "rootctl.cli.sessions:unlock",
+        "Remove or replace an S3/SQS policy that locks everyone out (root session).",
+    ),
+    "restore": (
+        "rootctl.cli.sessions:restore",
+        "Put a backed-up bucket or queue policy back from a journal entry.",
+    ),
+    "list-locked": (
+        "rootctl.cli.sessions:list_locked",
+        "List buckets or queues whose policy denies every principal.",
+    ),
+    "exec": (
+        "rootctl.cli.sessions:exec_",
+        "Run a command with a root session's credentials in its environment only.",
+    ),
+    "events": (
+        "rootctl.cli.events:events",
+        "CloudTrail timeline of root sessions and their actions.",
+    ),
 }
 
 

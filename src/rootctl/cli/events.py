@@ -1,0 +1,143 @@
+"""`rootctl events`: the CloudTrail timeline of root sessions and what they did."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from rootctl.cli.common import journal_option, output_option, runtime
+
+if TYPE_CHECKING:
+    from rootctl.sessions.events import ActionEvent, SessionEvent, Timeline
+
+OUTSIDE = "started outside rootctl"
+
+
+@click.command()
+@click.option(
+    "--since", default="7d", show_default=True, help="How far back: 7d, 12h, 30m, 2w or a date."
+)
+@click.option("--account", "account", help="Only sessions into this member account.")
+@click.option(
+    "--member-role",
+    default="OrganizationAccountAccessRole",
+    show_default=True,
+    help="Role assumed in member accounts to read their CloudTrail.",
+)
+@output_option("table", "json")
+@journal_option
+@click.pass_context
+def events(
+    ctx: click.Context,
+    since: str,
+    account: str | None,
+    member_role: str,
+    output: str,
+    journal_path: Path | None,
+) -> None:
+    """Root sessions (AssumeRoot) and the actions taken with them, as one timeline.
+
+    Reads CloudTrail in the caller's account and region, then each member account's trail
+    (through --member-role) by the session's access key id. Sessions that no journal entry
+    mentions are flagged "started outside rootctl". Exit 1 if a trail could not be read.
+    """
+    from rootctl.config import parse_account_id
+    from rootctl.sessions.events import build_timeline, parse_since
+    from rootctl.sessions.record import journaled_key_ids
+
+    start = parse_since(since)
+    account_id = parse_account_id(account, flag="--account") if account else None
+    rt = runtime(ctx, journal=journal_path)
+    known = journaled_key_ids(rt.journal)
+    timeline = build_timeline(rt.factory, known, start, account_id, member_role)
+    if output == "json":
+        click.echo(json.dumps(timeline_dict(timeline), indent=2))
+    else:
+        _table(timeline)
+    for _, error in sorted(timeline.errors.items()):
+        click.echo(f"error: {error}", err=True)
+    if timeline.errors:
+        ctx.exit(1)
+
+
+def timeline_dict(timeline: Timeline) -> dict[str, Any]:
+    from rootctl.sessions.events import SessionEvent
+
+    return {
+        "schema": "rootctl.events/v1",
+        "timeline": [
+            _session(i) if isinstance(i, SessionEvent) else _action(i) for i in timeline.items()
+        ],
+        "errors": timeline.errors,
+    }
+
+
+def _session(s: SessionEvent) -> dict[str, Any]:
+    return {
+        "type": "session",
+        "time": s.time.isoformat(),
+        "account_id": s.account_id,
+        "task": s.task,
+        "access_key_id": s.access_key_id,
+        "caller": s.caller,
+        "region": s.region,
+        "error": s.error,
+        "started_outside_rootctl": s.started_outside_rootctl,
+    }
+
+
+def _action(a: ActionEvent) -> dict[str, Any]:
+    return {
+        "type": "action",
+        "time": a.time.isoformat(),
+        "account_id": a.account_id,
+        "access_key_id": a.access_key_id,
+        "event": f"{a.source}:{a.name}",
+        "region": a.region,
+        "resources": list(a.resources),
+        "request_parameters": a.request,
+        "error": a.error,
+    }
+
+
+def _table(timeline: Timeline) -> None:
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    from rootctl.sessions.events import SessionEvent
+
+    table = Table(title="Root sessions", title_justify="left")
+    for name in ("Time (UTC)", "Account", "Session", "Event", "Detail"):
+        table.add_column(name, no_wrap=name != "Detail", overflow="fold")
+    for item in timeline.items():
+        when = item.time.strftime("%Y-%m-%d %H:%M:%S")
+        if isinstance(item, SessionEvent):
+            detail = escape(f"{item.task} by {item.caller}")
+            if item.error:
+                detail += escape(f" (failed: {item.error})")
+            if item.started_outside_rootctl:
+                detail += f" [bold red]{OUTSIDE}[/]"
+            table.add_row(when, item.account_id, item.access_key_id or "-", "AssumeRoot", detail)
+        else:
+            detail = escape(
+                ", ".join(item.resources) + (f" (failed: {item.error})" if item.error else "")
+            )
+            table.add_row(
+                when, item.account_id, item.access_key_id, f"  {item.source}:{item.name}", detail
+            )
+    console = Console(width=200 if not _tty() else None, highlight=False, emoji=False)
+    console.print(table)
+    outside = sum(1 for s in timeline.sessions if s.started_outside_rootctl)
+    console.print(
+        f"{len(timeline.sessions)} sessions, {len(timeline.actions)} actions, {outside} {OUTSIDE}."
+    )
+
+
+def _tty() -> bool:
+    import sys
+
+    return sys.stdout.isatty()

@@ -1,0 +1,419 @@
+"""`rootctl unlock s3|sqs`, `restore`, `list-locked`, `exec`: privileged root sessions.
+
+Parsing and rendering only; the flow lives in `rootctl.sessions`. Everything that can be
+checked locally (ids, names, files, journal entries, rules, the ability to confirm) is
+checked before a root session is opened.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+from rootctl.cli.common import (
+    change_options,
+    config_option,
+    confirm,
+    journal_option,
+    output_option,
+    runtime,
+)
+from rootctl.errors import UsageError
+
+if TYPE_CHECKING:
+    from rootctl.cli.common import Runtime
+    from rootctl.sessions.context import PrivilegedContext
+    from rootctl.sessions.operations import LockRow
+    from rootctl.sessions.policy import Kind
+    from rootctl.sessions.resources import PolicyResource
+    from rootctl.sessions.sqs import QueueRef
+    from rootctl.sessions.unlock import ChangeResult, PolicyPlan
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def account_option(fn: F) -> F:
+    return click.option(
+        "--account", "account", required=True, help="Member account id (12 digits)."
+    )(fn)
+
+
+def region_option(fn: F) -> F:
+    return click.option(
+        "--region",
+        "region",
+        help="Region of the bucket or queue (default: the global --region / AWS_REGION).",
+    )(fn)
+
+
+def _account(text: str) -> str:
+    from rootctl.config import parse_account_id
+
+    return parse_account_id(text, flag="--account")
+
+
+def _region(text: str | None) -> str | None:
+    from rootctl.aws.session import check_region
+
+    return check_region(text) if text else None
+
+
+def _context(rt: Runtime, command: str, reason: str | None) -> PrivilegedContext:
+    from rootctl.sessions.context import PrivilegedContext
+
+    return PrivilegedContext(rt.factory, rt.config, rt.journal, command, reason)
+
+
+def _confirmable(yes: bool, dry_run: bool) -> None:
+    """Refuse before any session opens when the confirmation could not be asked."""
+    if not (yes or dry_run or sys.stdin.isatty()):
+        confirm("", yes)  # raises the standard "no TTY to confirm on" usage error
+
+
+# ------------------------------------------------------------------------------- unlock
+
+
+@click.group()
+def unlock() -> None:
+    """Remove (or replace) a bucket or queue policy that locks everyone out.
+
+    Opens the narrowest root session (S3UnlockBucketPolicy or SQSUnlockQueuePolicy),
+    shows the policy and the statements that deny every principal, asks, backs the policy
+    up in the journal, changes it and reads it back. Undo with `rootctl restore ENTRY_ID`.
+    """
+
+
+def _unlock_options(fn: F) -> F:
+    for decorate in (
+        journal_option,
+        config_option,
+        change_options,
+        click.option(
+            "--replace-with",
+            "replace_with",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="Put this policy (a JSON file) instead of deleting the policy.",
+        ),
+        region_option,
+        account_option,
+    ):
+        fn = decorate(fn)
+    return fn
+
+
+@unlock.command("s3")
+@click.option("--bucket", required=True, help="Bucket name.")
+@_unlock_options
+@click.pass_context
+def unlock_s3(ctx: click.Context, /, bucket: str, **options: Any) -> None:
+    """Unlock an S3 bucket policy (S3UnlockBucketPolicy session)."""
+    from rootctl.sessions.resources import check_bucket_name
+
+    check_bucket_name(bucket)
+    _unlock(ctx, "s3", bucket, **options)
+
+
+@unlock.command("sqs")
+@click.option("--queue", required=True, help="Queue name or queue URL.")
+@_unlock_options
+@click.pass_context
+def unlock_sqs(ctx: click.Context, /, queue: str, **options: Any) -> None:
+    """Unlock an SQS queue policy (SQSUnlockQueuePolicy session; sets Policy to "")."""
+    from rootctl.sessions.sqs import parse_queue
+
+    _unlock(ctx, "sqs", parse_queue(queue, _account(options["account"])), **options)
+
+
+def _unlock(
+    ctx: click.Context,
+    kind: Kind,
+    name: str | QueueRef,
+    *,
+    account: str,
+    region: str | None,
+    replace_with: Path | None,
+    reason: str | None,
+    dry_run: bool,
+    yes: bool,
+    config_path: Path | None,
+    journal_path: Path | None,
+) -> None:
+    from rootctl.sessions.operations import prepare_unlock
+    from rootctl.sessions.rules import reason_or_default
+
+    account_id = _account(account)
+    where = _region(region) or (name.region if not isinstance(name, str) else None)
+    rt = runtime(ctx, config=config_path, journal=journal_path)
+    replacement = _replacement(replace_with, kind, account_id, name, where or rt.factory.region)
+    _confirmable(yes, dry_run)
+    if dry_run:
+        reason = reason_or_default(rt.config, reason, "dry run")
+    pctx = _context(rt, f"unlock {kind}", reason)
+    resource, plan = prepare_unlock(pctx, kind, account_id, name, replacement, where)
+    _finish(ctx, pctx, resource, plan, dry_run=dry_run, yes=yes)
+
+
+def _replacement(
+    path: Path | None, kind: Kind, account_id: str, name: str | QueueRef, region: str
+) -> str | None:
+    """The --replace-with text, checked as JSON, as a policy, and as not another lockout."""
+    if path is None:
+        return None
+    from rootctl.sessions.policy import analyze, parse_policy_text, resource_arn
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"--replace-with {path}: cannot read it ({exc.strerror})") from None
+    document = parse_policy_text(text, f"--replace-with {path}")
+    plain = name if isinstance(name, str) else name.name
+    analysis = analyze(document, kind, account_id, resource_arn(kind, account_id, plain, region))
+    if analysis.locked:
+        labels = ", ".join(s.label for s in analysis.statements)
+        raise UsageError(
+            f"--replace-with {path}: this policy denies every principal too ({labels}); "
+            "it would lock the resource again"
+        )
+    return text
+
+
+def _finish(
+    ctx: click.Context,
+    pctx: PrivilegedContext,
+    resource: PolicyResource,
+    plan: PolicyPlan,
+    *,
+    dry_run: bool,
+    yes: bool,
+) -> None:
+    """Show the plan; then dry run, nothing to do, declined, or apply and report."""
+    from rootctl.sessions.unlock import apply_plan, record_not_applied
+
+    _show_plan(plan)
+    if plan.change == "none":
+        apply_plan(plan, resource, pctx.recorder)
+        return
+    if dry_run:
+        record_not_applied(plan, pctx.recorder, "dry run")
+        click.echo("Dry run: nothing changed.")
+        return
+    if not confirm(f"{plan.summary()}?", yes):
+        record_not_applied(plan, pctx.recorder, "not confirmed")
+        click.echo("Nothing changed.", err=True)
+        ctx.exit(1)
+    result = apply_plan(plan, resource, pctx.recorder)
+    _show_result(result)
+    if result.outcome == "error":
+        ctx.exit(1)
+
+
+def _show_plan(plan: PolicyPlan) -> None:
+    from rootctl.sessions.policy import render
+
+    where = f"{plan.noun} {plan.name} in account {plan.account_id} ({plan.arn})"
+    if plan.current is None:
+        click.echo(f"The {where} has no policy.")
+    else:
+        click.echo(f"Policy of the {where}:")
+        click.echo(render(plan.current))
+        locks = plan.lock_lines()
+        if locks:
+            click.echo(
+                "Statements that deny every principal:"
+                if plan.analysis and plan.analysis.locked
+                else "Lock analysis:"
+            )
+            for line in locks:
+                click.echo(line)
+    if plan.new_policy is not None and plan.change != "none":
+        click.echo("New policy:")
+        click.echo(render(plan.new_policy))
+    click.echo(f"Plan: {plan.summary()}")
+
+
+def _show_result(result: ChangeResult) -> None:
+    plan = result.plan
+    if result.backup_entry_id is not None and plan.current is not None:
+        click.echo(
+            f"Backed up the old policy in journal entry {result.backup_entry_id} "
+            f"(undo: rootctl restore {result.backup_entry_id})."
+        )
+    if result.outcome == "ok":
+        done = {"delete-policy": "Deleted the policy", "replace-policy": "Replaced the policy"}
+        click.echo(
+            f"{done.get(plan.change, 'Restored the policy')} of {plan.noun} {plan.name}; "
+            f"verified by reading it back (journal entry {result.entry_id})."
+        )
+    else:
+        click.echo(f"error: {result.error} (journal entry {result.entry_id})", err=True)
+
+
+# ------------------------------------------------------------------------------- restore
+
+
+@click.command()
+@click.argument("entry_id", type=click.IntRange(min=1))
+@region_option
+@change_options
+@config_option
+@journal_option
+@click.pass_context
+def restore(
+    ctx: click.Context,
+    entry_id: int,
+    region: str | None,
+    reason: str | None,
+    dry_run: bool,
+    yes: bool,
+    config_path: Path | None,
+    journal_path: Path | None,
+) -> None:
+    """Put a backed-up bucket or queue policy back from journal entry ENTRY_ID.
+
+    Uses the same task session as the unlock (S3UnlockBucketPolicy or SQSUnlockQueuePolicy)
+    and verifies that the policy read back equals the backup as JSON.
+    """
+    from rootctl.sessions.operations import backup_of, prepare_restore
+    from rootctl.sessions.rules import reason_or_default
+
+    rt = runtime(ctx, config=config_path, journal=journal_path)
+    backup = backup_of(rt.journal.get(entry_id))
+    _confirmable(yes, dry_run)
+    reason = reason_or_default(rt.config, reason, f"restore of journal entry {entry_id}")
+    pctx = _context(rt, "restore", reason)
+    resource, plan = prepare_restore(pctx, backup, _region(region))
+    _finish(ctx, pctx, resource, plan, dry_run=dry_run, yes=yes)
+
+
+# ------------------------------------------------------------------------------- list-locked
+
+
+@click.command("list-locked")
+@click.argument("kind", type=click.Choice(["s3", "sqs"]))
+@account_option
+@region_option
+@click.option(
+    "--reason",
+    help="Why (journaled). Optional unless root_sessions.reason_pattern is configured.",
+)
+@output_option("table", "json")
+@config_option
+@journal_option
+@click.pass_context
+def list_locked(
+    ctx: click.Context,
+    kind: Kind,
+    account: str,
+    region: str | None,
+    reason: str | None,
+    output: str,
+    config_path: Path | None,
+    journal_path: Path | None,
+) -> None:
+    """Buckets or queues whose policy denies every principal (a lockout)."""
+    from rootctl.sessions import operations
+    from rootctl.sessions.rules import reason_or_default
+
+    account_id = _account(account)
+    where = _region(region)
+    rt = runtime(ctx, config=config_path, journal=journal_path)
+    reason = reason_or_default(rt.config, reason, f"list-locked {kind} (read-only)")
+    pctx = _context(rt, f"list-locked {kind}", reason)
+    rows = operations.list_locked(pctx, kind, account_id, where)
+    if output == "json":
+        click.echo(json.dumps([_row_dict(r) for r in rows], indent=2))
+    else:
+        _lock_table(kind, account_id, rows)
+    if any(r.error for r in rows):
+        ctx.exit(1)
+
+
+def _row_dict(row: LockRow) -> dict[str, Any]:
+    statements = row.analysis.statements if row.analysis else ()
+    return {
+        "name": row.name,
+        "arn": row.arn,
+        "locked": row.locked,
+        "statements": [
+            {"index": s.index, "sid": s.sid, "denied_actions": list(s.denied_actions)}
+            for s in statements
+        ],
+        "error": row.error,
+    }
+
+
+def _lock_table(kind: Kind, account_id: str, rows: list[LockRow]) -> None:
+    noun = "buckets" if kind == "s3" else "queues"
+    shown = [r for r in rows if r.locked or r.error]
+    for row in shown:
+        if row.error:
+            click.echo(f"{row.name}\terror: {row.error}")
+            continue
+        assert row.analysis is not None
+        labels = "; ".join(
+            f"{s.label} denies {', '.join(s.denied_actions)}" for s in row.analysis.statements
+        )
+        click.echo(f"{row.name}\tLOCKED\t{labels}")
+    locked = sum(1 for r in rows if r.locked)
+    click.echo(f"{locked} of {len(rows)} {noun} in account {account_id} locked.")
+
+
+# ------------------------------------------------------------------------------- exec
+
+
+@click.command("exec", context_settings={"ignore_unknown_options": True})
+@account_option
+@click.option(
+    "--task",
+    required=True,
+    help="audit, create-password, delete, s3-unlock, sqs-unlock (or the task policy name).",
+)
+@click.option("--reason", required=True, help="Why (journaled; must match reason_pattern).")
+@click.option("--region", "region", help="Region for the child (default: the global --region).")
+@config_option
+@journal_option
+@click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
+@click.pass_context
+def exec_(
+    ctx: click.Context,
+    account: str,
+    task: str,
+    reason: str,
+    region: str | None,
+    config_path: Path | None,
+    journal_path: Path | None,
+    command: tuple[str, ...],
+) -> None:
+    """Run COMMAND with a root session's credentials in its environment only.
+
+    Example: rootctl exec --account 333333333333 --task s3-unlock --reason OPS-1 --
+    aws s3api get-bucket-policy --bucket my-bucket. Exits with the command's status.
+    """
+    from rootctl.sessions.execute import run_with_session
+    from rootctl.tasks import Task
+
+    account_id = _account(account)
+    try:
+        parsed = Task.parse(task)
+    except ValueError as exc:
+        raise UsageError(f"--task: {exc}") from None
+    where = _region(region)
+    rt = runtime(ctx, config=config_path, journal=journal_path)
+    pctx = _context(rt, "exec", reason)
+    click.echo(
+        f"rootctl: running {command[0]} as arn:aws:iam::{account_id}:root ({parsed.value} session)",
+        err=True,
+    )
+    result = run_with_session(pctx, account_id, parsed, command, os.environ, where)
+    click.echo(
+        f"rootctl: exit status {result.exit_status} (session {result.access_key_id}, "
+        f"journal entry {result.entry_id})",
+        err=True,
+    )
+    ctx.exit(result.exit_status)
