@@ -1,0 +1,19 @@
+"""The only place rootctl builds boto3 clients: session factory, regional STS, root sessions.
+
+Importing this package imports boto3; the CLI imports it lazily, inside commands.
+"""
+
+from rootctl.aws.broker import RootSessionBroker
+from rootctl.aws.retry import THROTTLING_CODES, Backoff, call_with_backoff, is_throttling
+from rootctl.aws.session import CallerIdentity, Credentials, SessionFactory
+
+__all__ = [
+    "THROTTLING_CODES",
+    "Backoff",
+    "CallerIdentity",
+    "Credentials",
+    "RootSessionBroker",
+    "SessionFactory",
+    "call_with_backoff",
+    "is_throttling",
+]

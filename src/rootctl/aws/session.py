@@ -1,0 +1,414 @@
+"""`SessionFactory`: the only place rootctl builds boto3 clients.
+
+Why one place: every client shares one retry/timeout/pool config, STS is always pinned to a
+regional endpoint (AssumeRoot rejects the global one), credential problems become one-line
+`UsageError`s, and tests or the sandbox reach every code path by pointing the factory
+elsewhere (AWS_ENDPOINT_URL) instead of patching boto3.
+
+boto3 sessions are not thread-safe but clients are: clients are created under a lock and
+then shared by every thread. Creation is CPU-bound Python (~10 ms), so the lock costs
+nothing the GIL was not already charging.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import cache
+from typing import TYPE_CHECKING, Any, Literal, overload
+
+import boto3
+import botocore.session
+from botocore.exceptions import (
+    ClientError,
+    ConnectTimeoutError,
+    CredentialRetrievalError,
+    EndpointConnectionError,
+    InvalidConfigError,
+    NoCredentialsError,
+    PartialCredentialsError,
+    ProfileNotFound,
+    SSOTokenLoadError,
+    TokenRetrievalError,
+    UnauthorizedSSOTokenError,
+)
+
+from rootctl.aws.retry import client_config
+from rootctl.errors import UsageError, code_is
+from rootctl.fanout import DEFAULT_CONCURRENCY
+
+if TYPE_CHECKING:
+    from mypy_boto3_cloudtrail import CloudTrailClient
+    from mypy_boto3_iam import IAMClient
+    from mypy_boto3_organizations import OrganizationsClient
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_sqs import SQSClient
+    from mypy_boto3_sts import STSClient
+
+log = logging.getLogger(__name__)
+
+DEFAULT_REGION = "us-east-1"
+# Region names as AWS spells them (us-east-1, us-gov-west-1, cn-north-1, eusc-de-east-1).
+_REGION_RE = re.compile(r"^[a-z]{2,5}(-[a-z]+)+-\d{1,2}$")
+# Connections per client: one per worker, plus the calling thread and a little headroom.
+_POOL_HEADROOM = 4
+# Clients bound to root-session credentials are kept in a small LRU: at 10,000 accounts
+# every account has its own credentials, and a client costs 100-400 KiB.
+_MIN_SESSION_CLIENTS = 64
+
+_MISSING_CREDENTIALS = (
+    "no AWS credentials found: set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, "
+    "or run `rootctl sandbox serve`"
+)
+_REJECTED_CODES = (
+    "InvalidClientTokenId",
+    "UnrecognizedClient",
+    "SignatureDoesNotMatch",
+    "AuthFailure",
+    "InvalidAccessKeyId",
+)
+_EXPIRED_CODES = ("ExpiredToken",)
+
+
+@dataclass(frozen=True, repr=False)
+class Credentials:
+    """Temporary credentials of one session. `repr`/`str` never show the secret or token."""
+
+    access_key_id: str
+    secret_access_key: str
+    session_token: str
+    expiration: datetime
+
+    @classmethod
+    def from_response(cls, data: Mapping[str, Any]) -> Credentials:
+        """From the `Credentials` member of an STS response."""
+        expiration = data["Expiration"]
+        if not isinstance(expiration, datetime):
+            expiration = datetime.fromisoformat(str(expiration).replace("Z", "+00:00"))
+        if expiration.tzinfo is None:
+            expiration = expiration.replace(tzinfo=UTC)
+        return cls(
+            access_key_id=str(data["AccessKeyId"]),
+            secret_access_key=str(data["SecretAccessKey"]),
+            session_token=str(data["SessionToken"]),
+            expiration=expiration,
+        )
+
+    def expires_within(self, seconds: float, now: datetime | None = None) -> bool:
+        """True when fewer than `seconds` remain before expiry."""
+        moment = now or datetime.now(UTC)
+        return self.expiration - timedelta(seconds=seconds) <= moment
+
+    def __repr__(self) -> str:
+        return (
+            f"Credentials(access_key_id={self.access_key_id!r}, secret_access_key='***', "
+            f"session_token='***', expiration={self.expiration.isoformat()!r})"
+        )
+
+    __str__ = __repr__
+
+
+@dataclass(frozen=True)
+class CallerIdentity:
+    """Who the factory's own credentials belong to (sts:GetCallerIdentity)."""
+
+    account: str
+    arn: str
+    user_id: str
+
+
+def as_usage_error(exc: BaseException) -> UsageError | None:
+    """The one-line UsageError for a credential or configuration problem, else None.
+
+    These errors are about the operator's setup, not about one account: every call would
+    fail the same way, so they stop the command instead of becoming per-account results.
+    """
+    message: str | None = None
+    if isinstance(exc, NoCredentialsError):
+        message = _MISSING_CREDENTIALS
+    elif isinstance(exc, PartialCredentialsError):
+        missing = exc.kwargs.get("cred_var", "a value")
+        provider = exc.kwargs.get("provider", "the environment")
+        message = (
+            f"incomplete AWS credentials: {missing} is missing in {provider}; set both "
+            "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or use a profile (AWS_PROFILE)"
+        )
+    elif isinstance(exc, ProfileNotFound):
+        message = (
+            f"AWS profile {exc.kwargs.get('profile', '')!r} not found: check --profile or "
+            "AWS_PROFILE against `aws configure list-profiles`"
+        )
+    elif isinstance(exc, SSOTokenLoadError | UnauthorizedSSOTokenError | TokenRetrievalError):
+        message = "AWS SSO session is missing or expired: run `aws sso login` and retry"
+    elif isinstance(exc, CredentialRetrievalError):
+        message = f"could not get AWS credentials: {exc}"
+    elif isinstance(exc, InvalidConfigError):
+        message = f"invalid AWS configuration: {exc}"
+    elif isinstance(exc, EndpointConnectionError | ConnectTimeoutError):
+        url = exc.kwargs.get("endpoint_url", "the AWS endpoint")
+        message = (
+            f"cannot reach {url}: check the network and AWS_ENDPOINT_URL "
+            "(for the sandbox, is `rootctl sandbox serve` running?)"
+        )
+    elif isinstance(exc, ClientError) and code_is(exc, *_REJECTED_CODES):
+        message = (
+            f"AWS rejected the credentials ({exc.response['Error'].get('Code')}): the access "
+            "key is unknown, deactivated or mistyped; check AWS_PROFILE or AWS_ACCESS_KEY_ID"
+        )
+    elif isinstance(exc, ClientError) and code_is(exc, *_EXPIRED_CODES):
+        message = "AWS credentials have expired: refresh them (e.g. `aws sso login`) and retry"
+    if message is None:
+        return None
+    return UsageError(" ".join(message.split()))
+
+
+@cache
+def _dns_suffixes() -> tuple[tuple[str, re.Pattern[str], frozenset[str]], ...]:
+    """(dnsSuffix, regionRegex, known regions) per partition, from botocore's own data."""
+    loader = botocore.session.get_session().get_component("data_loader")
+    data = loader.load_data("partitions")
+    return tuple(
+        (p["outputs"]["dnsSuffix"], re.compile(p["regionRegex"]), frozenset(p["regions"]))
+        for p in data["partitions"]
+    )
+
+
+def dns_suffix(region: str) -> str:
+    """amazonaws.com for aws and aws-us-gov, amazonaws.com.cn for China, and so on."""
+    partitions = _dns_suffixes()
+    for suffix, _, regions in partitions:
+        if region in regions:
+            return suffix
+    for suffix, pattern, _ in partitions:
+        if pattern.match(region):
+            return suffix
+    return "amazonaws.com"
+
+
+def check_region(region: str) -> str:
+    """A region name usable for a regional endpoint, or a UsageError saying why not."""
+    value = region.strip()
+    if value == "aws-global" or value.endswith("-global"):
+        raise UsageError(
+            f"region {value!r} selects the global STS endpoint, which AssumeRoot does not "
+            "support: use a real region such as us-east-1 (--region or AWS_REGION)"
+        )
+    if not _REGION_RE.match(value):
+        raise UsageError(
+            f"region {value!r} is not an AWS region name: use one like us-east-1 "
+            "(--region or AWS_REGION)"
+        )
+    return value
+
+
+class SessionFactory:
+    """Builds and caches every boto3 client rootctl uses (see module docstring)."""
+
+    def __init__(
+        self,
+        profile: str | None = None,
+        region: str | None = None,
+        *,
+        concurrency: int = DEFAULT_CONCURRENCY,
+    ) -> None:
+        self.profile = profile
+        self.notes: list[str] = []
+        self._lock = threading.Lock()
+        self._clients: dict[tuple[str, str, str | None], Any] = {}
+        self._session_clients: OrderedDict[tuple[str, str, str | None], Any] = OrderedDict()
+        self.max_session_clients = max(_MIN_SESSION_CLIENTS, 4 * concurrency)
+        self._config = client_config(max_pool_connections=concurrency + _POOL_HEADROOM)
+        self._identity: CallerIdentity | None = None
+        try:
+            self._core = botocore.session.Session(profile=profile)
+            self._boto = boto3.Session(botocore_session=self._core)
+            self.region = check_region(self._resolve_region(region))
+        except (ProfileNotFound, InvalidConfigError) as exc:
+            raise _usage(exc) from exc
+
+    def _resolve_region(self, explicit: str | None) -> str:
+        """Explicit > AWS_REGION > AWS_DEFAULT_REGION > profile > us-east-1 (with a note)."""
+        if explicit:
+            return explicit
+        for name in ("AWS_REGION", "AWS_DEFAULT_REGION"):
+            value = os.environ.get(name, "").strip()
+            if value:
+                return value
+        configured = self._core.get_config_variable("region")
+        if configured:
+            return str(configured)
+        self.notes.append(
+            f"no AWS region configured: using {DEFAULT_REGION} for STS "
+            "(set --region or AWS_REGION to choose another)"
+        )
+        log.info(self.notes[-1])
+        return DEFAULT_REGION
+
+    # -- clients -------------------------------------------------------------------------------
+
+    @overload
+    def client(
+        self,
+        service: Literal["sts"],
+        *,
+        credentials: Credentials | None = None,
+        region: str | None = None,
+    ) -> STSClient: ...
+    @overload
+    def client(
+        self,
+        service: Literal["iam"],
+        *,
+        credentials: Credentials | None = None,
+        region: str | None = None,
+    ) -> IAMClient: ...
+    @overload
+    def client(
+        self,
+        service: Literal["organizations"],
+        *,
+        credentials: Credentials | None = None,
+        region: str | None = None,
+    ) -> OrganizationsClient: ...
+    @overload
+    def client(
+        self,
+        service: Literal["s3"],
+        *,
+        credentials: Credentials | None = None,
+        region: str | None = None,
+    ) -> S3Client: ...
+    @overload
+    def client(
+        self,
+        service: Literal["sqs"],
+        *,
+        credentials: Credentials | None = None,
+        region: str | None = None,
+    ) -> SQSClient: ...
+    @overload
+    def client(
+        self,
+        service: Literal["cloudtrail"],
+        *,
+        credentials: Credentials | None = None,
+        region: str | None = None,
+    ) -> CloudTrailClient: ...
+    @overload
+    def client(
+        self, service: str, *, credentials: Credentials | None = None, region: str | None = None
+    ) -> Any: ...
+
+    def client(
+        self, service: str, *, credentials: Credentials | None = None, region: str | None = None
+    ) -> Any:
+        """A cached client for `service` in `region` (default: the factory's region).
+
+        Without `credentials` the client uses the operator's own credentials (profile or
+        environment); with them, it acts as that session (e.g. an AssumeRoot session).
+        """
+        where = check_region(region) if region else self.region
+        key = (service, where, credentials.access_key_id if credentials else None)
+        with self._lock:
+            if credentials is None:
+                found = self._clients.get(key)
+                if found is None:
+                    found = self._clients[key] = self._create(service, where, None)
+                return found
+            found = self._session_clients.get(key)
+            if found is None:
+                found = self._session_clients[key] = self._create(service, where, credentials)
+                while len(self._session_clients) > self.max_session_clients:
+                    self._session_clients.popitem(last=False)
+            else:
+                self._session_clients.move_to_end(key)
+            return found
+
+    def _create(self, service: str, region: str, credentials: Credentials | None) -> Any:
+        kwargs: dict[str, Any] = {"region_name": region, "config": self._config}
+        if service == "sts":
+            endpoint = self.sts_endpoint_url(region)
+            if endpoint is not None:
+                kwargs["endpoint_url"] = endpoint
+        if credentials is not None:
+            kwargs["aws_access_key_id"] = credentials.access_key_id
+            kwargs["aws_secret_access_key"] = credentials.secret_access_key
+            kwargs["aws_session_token"] = credentials.session_token
+        try:
+            return self._boto.client(service, **kwargs)  # type: ignore[call-overload]
+        except Exception as exc:
+            error = as_usage_error(exc)
+            if error is None:
+                raise
+            raise error from exc
+
+    # -- STS endpoint ------------------------------------------------------------------------------
+
+    def sts_endpoint_url(self, region: str | None = None) -> str | None:
+        """The regional STS URL to pin, or None when the user configured an endpoint.
+
+        AssumeRoot rejects the global endpoint (sts.amazonaws.com). botocore >= 1.40 picks
+        the regional one by default, but `sts_regional_endpoints = legacy` in a profile or
+        AWS_STS_REGIONAL_ENDPOINTS=legacy still selects the global one, so we pin it.
+        """
+        if self.configured_endpoint_url("sts") is not None:
+            return None
+        where = check_region(region) if region else self.region
+        host = "sts-fips" if self._core.get_config_variable("use_fips_endpoint") else "sts"
+        return f"https://{host}.{where}.{dns_suffix(where)}"
+
+    def configured_endpoint_url(self, service: str) -> str | None:
+        """The endpoint the user set for `service` (env or config file), as botocore reads it.
+
+        Order as in botocore: AWS_ENDPOINT_URL_<SERVICE>, AWS_ENDPOINT_URL, the profile's
+        `services` section, the profile's `endpoint_url`; none if
+        `ignore_configured_endpoint_urls` is set.
+        """
+        if self._core.get_config_variable("ignore_configured_endpoint_urls"):
+            return None
+        env_name = "AWS_ENDPOINT_URL_" + service.upper().replace("-", "_")
+        for name in (env_name, "AWS_ENDPOINT_URL"):
+            value = os.environ.get(name)
+            if value:
+                return value
+        scoped = self._core.get_scoped_config()
+        section = scoped.get("services")
+        if section:
+            services = self._core.full_config.get("services", {}).get(section, {})
+            value = services.get(service.replace("-", "_").lower(), {}).get("endpoint_url")
+            if value:
+                return str(value)
+        value = scoped.get("endpoint_url")
+        return str(value) if value else None
+
+    # -- identity ------------------------------------------------------------------------------
+
+    def caller_identity(self) -> CallerIdentity:
+        """Who the operator is (cached). Credential problems raise a one-line UsageError."""
+        with self._lock:
+            if self._identity is not None:
+                return self._identity
+        try:
+            response = self.client("sts").get_caller_identity()
+        except Exception as exc:
+            error = as_usage_error(exc)
+            if error is None:
+                raise
+            raise error from exc
+        identity = CallerIdentity(
+            account=response["Account"], arn=response["Arn"], user_id=response["UserId"]
+        )
+        with self._lock:
+            self._identity = identity
+        return identity
+
+
+def _usage(exc: BaseException) -> UsageError:
+    error = as_usage_error(exc)
+    return error if error is not None else UsageError(" ".join(str(exc).split()))

@@ -1,0 +1,178 @@
+"""Run a per-account function over many accounts with bounded concurrency.
+
+Why 16 workers by default: every worker spends nearly all its time waiting on AWS (an
+AssumeRoot round trip, then a handful of IAM/S3/SQS calls), so threads scale well until the
+account's API rate limits do; 16 keeps a 10,000-account run under an hour at typical
+latencies while staying well below the rates at which STS and IAM start throttling (and
+botocore's adaptive retry mode plus the broker's backoff absorb what throttling remains).
+Raise it with `--concurrency` on quiet organizations, lower it if the run throttles.
+
+Memory stays flat: at most `2 x workers` items are submitted and not yet collected, so a
+10,000-account run holds a few dozen futures, not 10,000.
+
+`fn` returns a result value (STYLE.md: results are values). If it raises anyway, the
+exception becomes a value through `on_exception`, so one account never aborts a run.
+`on_result` and `progress` run on the calling thread, in completion order: callers may
+write to a journal or a sqlite connection from them without locks.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Generic, TypeVar, cast
+
+from rootctl.errors import UsageError
+
+if TYPE_CHECKING:
+    from rootctl.progress import ProgressLike
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+DEFAULT_CONCURRENCY = 16
+MAX_CONCURRENCY = 256
+# Items in flight (running or queued) per worker: enough to keep workers busy, small enough
+# that memory does not grow with the number of accounts.
+WINDOW_PER_WORKER = 2
+
+_UNSET = object()
+
+
+def check_concurrency(concurrency: int) -> int:
+    """`--concurrency` must be 1..MAX_CONCURRENCY."""
+    if not 1 <= concurrency <= MAX_CONCURRENCY:
+        raise UsageError(
+            f"--concurrency must be between 1 and {MAX_CONCURRENCY} (got {concurrency}); "
+            f"the default is {DEFAULT_CONCURRENCY}"
+        )
+    return concurrency
+
+
+def run_over_accounts(
+    accounts: Sequence[T],
+    fn: Callable[[T], R],
+    *,
+    on_exception: Callable[[T, BaseException], R],
+    concurrency: int = DEFAULT_CONCURRENCY,
+    on_result: Callable[[T, R], None] | None = None,
+    progress: ProgressLike | None = None,
+) -> list[R]:
+    """Call `fn(item)` for every item on a bounded thread pool; results in input order.
+
+    On KeyboardInterrupt no new item starts; items already running finish (their results
+    still reach `on_result`, so the journal records every change made), then the interrupt
+    is re-raised. An error raised by `on_exception` or `on_result` stops the run the same
+    way: those are the caller's bugs, not an account's.
+    """
+    check_concurrency(concurrency)
+    total = len(accounts)
+    if total == 0:
+        return []
+    workers = min(concurrency, total)
+    window = workers * WINDOW_PER_WORKER
+    results: list[object] = [_UNSET] * total
+
+    def settle(outcome: _Outcome[T, R]) -> None:
+        index, item, value, error = outcome
+        if error is not None:
+            if not isinstance(error, Exception):  # KeyboardInterrupt, SystemExit inside fn
+                raise error
+            value = on_exception(item, error)
+        results[index] = value
+        if on_result is not None:
+            on_result(item, cast(R, value))
+        if progress is not None:
+            progress.advance(1)
+
+    pool = _Pool(fn)
+    items = iter(enumerate(accounts))
+    outstanding = 0
+    try:
+        pool.start(workers)
+        while True:
+            while outstanding < window:
+                step = next(items, None)
+                if step is None:
+                    break
+                pool.tasks.put(step)
+                outstanding += 1
+            if outstanding == 0:
+                break
+            outcome = pool.done.get()
+            outstanding -= 1
+            settle(outcome)
+    except BaseException:
+        pool.stop()
+        pool.collect(settle)
+        raise
+    pool.stop()
+    return cast(list[R], results)
+
+
+# (index, item, value, error): what a worker hands back for one item.
+_Outcome = tuple[int, T, R | None, BaseException | None]
+
+
+class _Pool(Generic[T, R]):
+    """Worker threads fed from a queue the calling thread keeps short.
+
+    Hand-rolled instead of ThreadPoolExecutor because of Ctrl-C: the interrupt lands in the
+    calling thread at any bytecode, even half-way through `executor.submit` (a worker
+    started but not yet tracked). Here every worker is tracked before it starts and every
+    finished item goes to `done`, so after an interrupt `stop` + `collect` account for all
+    items that ran, whatever the calling thread was doing when the interrupt hit.
+    """
+
+    def __init__(self, fn: Callable[[T], R]) -> None:
+        self.fn = fn
+        self.tasks: queue.SimpleQueue[tuple[int, T] | None] = queue.SimpleQueue()
+        self.done: queue.SimpleQueue[_Outcome[T, R]] = queue.SimpleQueue()
+        self.stopping = threading.Event()
+        self.threads: list[threading.Thread] = []
+
+    def start(self, workers: int) -> None:
+        for n in range(workers):
+            thread = threading.Thread(target=self._work, name=f"rootctl-fanout-{n}")
+            self.threads.append(thread)
+            thread.start()
+
+    def _work(self) -> None:
+        while True:
+            task = self.tasks.get()
+            if task is None or self.stopping.is_set():
+                return
+            index, item = task
+            try:
+                outcome: _Outcome[T, R] = (index, item, self.fn(item), None)
+            except BaseException as exc:  # noqa: BLE001 - handed to the calling thread, not lost
+                outcome = (index, item, None, exc)
+            self.done.put(outcome)
+
+    def stop(self) -> None:
+        """No new item starts; wait for running ones. A second Ctrl-C stops the wait."""
+        self.stopping.set()
+        for _ in self.threads:
+            self.tasks.put(None)
+        for thread in self.threads:
+            if thread.ident is not None:
+                thread.join()
+
+    def collect(self, settle: Callable[[_Outcome[T, R]], None]) -> None:
+        """Settle the items that finished but were not yet handed to the caller."""
+        while True:
+            try:
+                outcome = self.done.get_nowait()
+            except queue.Empty:
+                return
+            if outcome[3] is not None and not isinstance(outcome[3], Exception):
+                continue  # an interrupt raised inside fn: the run is already stopping
+            try:
+                settle(outcome)
+            except Exception:
+                # The error being raised already stops the run; report this one, keep going.
+                log.exception("fan-out: while stopping, handling item %d failed", outcome[0])
