@@ -111,9 +111,15 @@ class Timeline:
     errors: dict[str, str] = field(default_factory=dict)
 
     def items(self) -> list[SessionEvent | ActionEvent]:
-        """Everything in time order; a session sorts before the actions of the same second."""
-        merged: list[SessionEvent | ActionEvent] = [*self.sessions, *self.actions]
-        return sorted(merged, key=lambda i: (i.time, isinstance(i, ActionEvent)))
+        """Everything in time order (CloudTrail has one-second resolution): within a second,
+        items of the earlier session first, and a session before its own actions."""
+        ordered = sorted(self.sessions, key=lambda s: s.time)
+        rank = {s.access_key_id: index for index, s in enumerate(ordered)}
+        merged: list[SessionEvent | ActionEvent] = [*ordered, *self.actions]
+        return sorted(
+            merged,
+            key=lambda i: (i.time, rank.get(i.access_key_id, -1), isinstance(i, ActionEvent)),
+        )
 
     def actions_of(self, access_key_id: str) -> list[ActionEvent]:
         return [a for a in self.actions if a.access_key_id == access_key_id]
