@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from botocore.exceptions import BotoCoreError, ClientError
 
 from rootctl.errors import UsageError, error_code
-from rootctl.sessions.policy import Kind, LockAnalysis, parse_policy_text
+from rootctl.sessions.policy import Kind, LockAnalysis, parse_policy_text, resource_arn
 from rootctl.sessions.record import LIST_LOCKED, POLICY_ACTIONS
 from rootctl.sessions.resources import TASK_FOR, PolicyResource, ResourceMissing
 from rootctl.sessions.rules import SessionRequest
@@ -37,7 +37,8 @@ def prepare_unlock(
 ) -> tuple[PolicyResource, PolicyPlan]:
     """Check the rules (journaling a refusal), open the session, read and plan."""
     plain = name.name if isinstance(name, QueueRef) else name
-    ctx.check(SessionRequest(account_id, TASK_FOR[kind], ctx.reason, (kind, plain)))
+    arn = resource_arn(kind, account_id, plain, region or ctx.region)
+    ctx.check(SessionRequest(account_id, TASK_FOR[kind], ctx.reason, (kind, plain)), target=arn)
     resource = ctx.resource(kind, account_id, name, region)
     with ctx.missing_journaled(account_id, TASK_FOR[kind], resource.arn):
         return resource, plan_unlock(resource, replacement)
@@ -87,8 +88,9 @@ def prepare_restore(
 ) -> tuple[PolicyResource, PolicyPlan]:
     """Check the rules, open the same task's session, read the policy now, plan the put."""
     parse_policy_text(backup.text, f"journal entry {backup.entry_id}")
-    ctx.check(SessionRequest(backup.account_id, TASK_FOR[backup.kind], ctx.reason))
     where = backup.region or region
+    arn = resource_arn(backup.kind, backup.account_id, backup.name, where or ctx.region)
+    ctx.check(SessionRequest(backup.account_id, TASK_FOR[backup.kind], ctx.reason), target=arn)
     resource = ctx.resource(backup.kind, backup.account_id, backup.name, where)
     with ctx.missing_journaled(backup.account_id, TASK_FOR[backup.kind], resource.arn):
         return resource, plan_restore(resource, backup.text)
