@@ -1,0 +1,124 @@
+"""`rootctl events`: AssumeRoot sessions and their member-account actions, one timeline."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+
+from rootctl.cli.main import cli
+from rootctl.sandbox import Sandbox
+from rootctl.sessions.events import parse_since, scrub_event
+from rootctl.tasks import Task
+
+from conftest import PAYMENTS_DEV, PAYMENTS_PROD, root_client
+
+Run = Callable[..., Result]
+
+
+@pytest.fixture
+def run(enabled_sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Run:
+    monkeypatch.chdir(tmp_path)
+    env = {**enabled_sandbox.env(), "ROOTCTL_JOURNAL": str(tmp_path / "j.sqlite3")}
+
+    def invoke(*args: str) -> Result:
+        return CliRunner().invoke(cli, list(args), env=env)
+
+    return invoke
+
+
+def sessions_and_actions(doc: dict[str, Any]) -> tuple[list[Any], list[Any]]:
+    items = doc["timeline"]
+    return [i for i in items if i["type"] == "session"], [i for i in items if i["type"] == "action"]
+
+
+def test_events_show_sessions_with_actions_and_flag_outside_ones(
+    run: Run, enabled_sandbox: Sandbox
+) -> None:
+    unlock = run(
+        "unlock", "s3", "--account", PAYMENTS_PROD, "--bucket", "payments-prod-artifacts",
+        "--reason", "OPS-1", "--yes",
+    )  # fmt: skip
+    assert unlock.exit_code == 0, unlock.output
+    # A session opened with plain boto3, not through rootctl.
+    outside = root_client(enabled_sandbox, PAYMENTS_DEV, Task.AUDIT, "iam")
+    outside.get_account_summary()
+
+    result = run("events", "--since", "1h", "-o", "json")
+    assert result.exit_code == 0, result.output
+    sessions, actions = sessions_and_actions(json.loads(result.stdout))
+    by_account = {s["account_id"]: s for s in sessions}
+    ours, theirs = by_account[PAYMENTS_PROD], by_account[PAYMENTS_DEV]
+    assert (ours["task"], ours["started_outside_rootctl"]) == ("S3UnlockBucketPolicy", False)
+    assert (theirs["task"], theirs["started_outside_rootctl"]) == (
+        "IAMAuditRootUserCredentials",
+        True,
+    )
+    ours_done = [a["event"] for a in actions if a["access_key_id"] == ours["access_key_id"]]
+    assert ours_done == ["s3:GetBucketPolicy", "s3:DeleteBucketPolicy", "s3:GetBucketPolicy"]
+    theirs_done = [a["event"] for a in actions if a["access_key_id"] == theirs["access_key_id"]]
+    assert theirs_done == ["iam:GetAccountSummary"]
+    times = [i["time"] for i in json.loads(result.stdout)["timeline"]]
+    assert times == sorted(times)
+    for secret in enabled_sandbox.secrets_issued():
+        assert secret not in result.stdout
+
+    table = run("events", "--since", "1h")
+    assert table.exit_code == 0, table.output
+    assert "started outside rootctl" in table.stdout and "DeleteBucketPolicy" in table.stdout
+    assert "2 sessions, 4 actions, 1 started outside rootctl." in table.stdout
+
+
+def test_events_filter_by_account(run: Run, enabled_sandbox: Sandbox) -> None:
+    root_client(enabled_sandbox, PAYMENTS_DEV, Task.AUDIT, "iam").get_account_summary()
+    root_client(enabled_sandbox, PAYMENTS_PROD, Task.AUDIT, "iam").get_account_summary()
+    result = run("events", "--account", PAYMENTS_DEV, "-o", "json")
+    assert result.exit_code == 0, result.output
+    sessions, actions = sessions_and_actions(json.loads(result.stdout))
+    assert {s["account_id"] for s in sessions} == {PAYMENTS_DEV}
+    assert {a["account_id"] for a in actions} == {PAYMENTS_DEV}
+
+
+def test_events_read_member_trails_through_the_member_role(
+    run: Run, enabled_sandbox: Sandbox
+) -> None:
+    root_client(enabled_sandbox, PAYMENTS_DEV, Task.AUDIT, "iam").get_account_summary()
+    enabled_sandbox.reset_calls()
+    result = run("events", "--member-role", "AuditReader", "-o", "json")
+    assert result.exit_code == 0, result.output
+    calls = enabled_sandbox.calls()
+    assert any(c["action"] == "AssumeRole" for c in calls)
+    member_lookups = [
+        c for c in calls if c["action"] == "LookupEvents" and c["account_id"] == PAYMENTS_DEV
+    ]
+    assert member_lookups and all("AuditReader" in c["principal_arn"] for c in member_lookups)
+    assert not [c for c in calls if c["action"] == "AssumeRoot"]  # reading opens no root session
+
+
+def test_session_tokens_are_scrubbed_from_events() -> None:
+    event = {
+        "eventName": "AssumeRoot",
+        "responseElements": {
+            "credentials": {
+                "accessKeyId": "ASIAIOSFODNN7EXAMPLE",
+                "sessionToken": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+                "expiration": "Oct 25, 2024, 9:07:11 PM",
+            }
+        },
+    }
+    scrubbed = scrub_event(event)
+    assert "sessionToken" not in json.dumps(scrubbed)
+    assert scrubbed["responseElements"]["credentials"]["accessKeyId"] == "ASIAIOSFODNN7EXAMPLE"
+
+
+def test_since_accepts_durations_and_dates() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    now = datetime(2026, 11, 24, 12, tzinfo=UTC)
+    assert parse_since("7d", now) == now - timedelta(days=7)
+    assert parse_since("90m", now) == now - timedelta(minutes=90)
+    assert parse_since("2026-11-01", now) == datetime(2026, 11, 1, tzinfo=UTC)
