@@ -16,7 +16,7 @@ from rootctl.journal import Journal
 from rootctl.sandbox import Sandbox
 from rootctl.tasks import Task
 
-from conftest import PAYMENTS_PROD, root_client
+from conftest import PAYMENTS_PROD, SUSPENDED, root_client
 
 ARTIFACTS = "payments-prod-artifacts"
 STATE = "payments-prod-terraform-state"
@@ -234,3 +234,12 @@ def test_a_missing_bucket_is_bad_input_found_in_the_session(
     assert not [c for c in enabled_sandbox.calls() if c["mutating"] and c["action"] != "AssumeRoot"]
     [entry] = journal(tmp_path).list(outcome="error")
     assert entry.command == "unlock s3" and "does not exist" in (entry.error or "")
+
+
+def test_a_refused_assume_root_exits_1_and_is_journaled(run: Run, tmp_path: Path) -> None:
+    result = run("list-locked", "s3", "--account", SUSPENDED)
+    assert result.exit_code == 1
+    assert f"could not open a s3-unlock root session in {SUSPENDED}" in result.stderr
+    assert "AccessDenied" in result.stderr and result.stderr.count("\n") == 1
+    [entry] = journal(tmp_path).list(action="assume-root")
+    assert entry.outcome == "error" and "is SUSPENDED" in (entry.error or "")

@@ -406,14 +406,16 @@ def exec_(
     where = _region(region)
     rt = runtime(ctx, config=config_path, journal=journal_path)
     pctx = _context(rt, "exec", reason)
+
+    def announce(access_key_id: str) -> None:
+        click.echo(
+            f"rootctl: running {command[0]} as arn:aws:iam::{account_id}:root "
+            f"({parsed.value} session {access_key_id})",
+            err=True,
+        )
+
+    result = run_with_session(pctx, account_id, parsed, command, os.environ, where, announce)
     click.echo(
-        f"rootctl: running {command[0]} as arn:aws:iam::{account_id}:root ({parsed.value} session)",
-        err=True,
-    )
-    result = run_with_session(pctx, account_id, parsed, command, os.environ, where)
-    click.echo(
-        f"rootctl: exit status {result.exit_status} (session {result.access_key_id}, "
-        f"journal entry {result.entry_id})",
-        err=True,
+        f"rootctl: exit status {result.exit_status} (journal entry {result.entry_id})", err=True
     )
     ctx.exit(result.exit_status)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import shlex
 import subprocess
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -76,13 +76,19 @@ def run_with_session(
     argv: Sequence[str],
     base_env: Mapping[str, str],
     region: str | None = None,
+    announce: Callable[[str], None] | None = None,
 ) -> ExecResult:
-    """Check the rules, open the session, run `argv`, journal the command and its status."""
+    """Check the rules, open the session, run `argv`, journal the command and its status.
+
+    `announce` receives the session's access key id just before the command starts.
+    """
     if not argv:
         raise UsageError("no command given: rootctl exec ... -- COMMAND [ARGS...]")
     ctx.check(SessionRequest(account_id, task, ctx.reason))
     credentials = ctx.credentials(account_id, task)
     env = session_environment(base_env, credentials, region or ctx.region)
+    if announce is not None:
+        announce(credentials.access_key_id)
     status, error = _run(list(argv), env)
     entry = ctx.recorder.append(
         EXEC,
