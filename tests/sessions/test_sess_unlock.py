@@ -56,7 +56,8 @@ def queue_policy(sb: Sandbox) -> str | None:
     sqs = root_client(sb, PAYMENTS_PROD, Task.SQS_UNLOCK, "sqs")
     url = sqs.get_queue_url(QueueName=QUEUE)["QueueUrl"]
     policy = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["Policy"])
-    return policy.get("Attributes", {}).get("Policy")
+    text = policy.get("Attributes", {}).get("Policy")
+    return str(text) if text else None
 
 
 def test_list_locked_finds_both_buckets_and_the_queue(run: Run) -> None:

@@ -34,6 +34,11 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
+# What the operator's identity needs for every privileged command; the session itself is
+# limited by its task policy (see `s3.PERMISSIONS`, `sqs.PERMISSIONS`). In the caller's IAM
+# policy, scope it with the `sts:TaskPolicyArn` condition to the tasks you allow.
+PERMISSIONS = ("sts:AssumeRoot", "sts:GetCallerIdentity")
+
 
 class SessionFailed(RootctlError):
     """AssumeRoot was refused or failed (exit 1): the reason is AWS's, journaled."""
