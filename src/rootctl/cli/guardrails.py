@@ -1,15 +1,21 @@
-"""`rootctl guardrails`: render the root-access SCP templates.
+"""`rootctl guardrails`: render the root-access SCP templates, check the SCPs in force.
 
-Rendering is offline: it prints the SCP that `apply` would create, so it can be reviewed or
-attached by other tooling. (`guardrails check`, which reads the organization's SCPs, comes with
-the AWS-reading code.)
+`render` is offline: it prints the SCP that `apply` would create, so it can be reviewed or
+attached by other tooling. `check` reads every SCP on every account's path from AWS
+Organizations and says which root sessions they block (`rootctl.guardrails.fetch`).
 """
 
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING, Any
 
 import click
+
+from rootctl.cli.common import output_option, runtime
+
+if TYPE_CHECKING:
+    from rootctl.guardrails.fetch import GuardrailCheck
 
 
 @click.group()
@@ -45,3 +51,107 @@ def render(names: tuple[str, ...], exclude: tuple[str, ...], minify: bool) -> No
         f"({templates.SCP_MAX_CHARS - length} left)",
         err=True,
     )
+
+
+@guardrails.command()
+@click.option(
+    "--accounts",
+    "accounts",
+    metavar="ID,...",
+    help="Only these accounts (comma-separated ids). Default: every member account.",
+)
+@output_option("table", "json")
+@click.pass_context
+def check(ctx: click.Context, accounts: str | None, output: str) -> None:
+    """Which root sessions the SCPs on each account's path block, and by which statement.
+
+    Evaluates every SCP attached to the root, the OUs and the account (not only rootctl's)
+    against the five AssumeRoot task sessions and against long-term root use. Exit 1 when a
+    root session is blocked while centralized root access is enabled, else 0; exit 2 when
+    the caller may not read SCPs.
+    """
+    from rootctl.config import parse_account_ids
+    from rootctl.guardrails.fetch import check_guardrails
+
+    account_ids = parse_account_ids(accounts, flag="--accounts") if accounts is not None else None
+    rt = runtime(ctx)
+    result = check_guardrails(rt.factory, account_ids)
+    if output == "json":
+        click.echo(json.dumps(result.to_dict(), indent=2))
+    else:
+        _render_check(result)
+    ctx.exit(1 if result.failed else 0)
+
+
+def _blocked_by(account: dict[str, Any]) -> str:
+    causes: list[str] = []
+    for task in account["tasks"]:
+        ref = task["denied_by"]
+        if ref is not None:
+            cause = f"{ref['policy']} ({ref['sid'] or '#' + str(ref['index'])})"
+        elif task["missing_allow_level"]:
+            cause = f"no Allow at {task['missing_allow_level']}"
+        else:
+            continue
+        if cause not in causes:
+            causes.append(cause)
+    return "; ".join(causes)
+
+
+def _long_term(account: dict[str, Any]) -> str:
+    if not account["long_term_root_denied"]:
+        return "not denied"
+    ref = account["long_term_root_denied_by"]
+    return f"denied by {ref['policy']}" if ref else "denied (no Allow)"
+
+
+def _render_check(result: GuardrailCheck) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    data = result.to_dict()
+    features = data["enabled_features"]
+    table = Table(
+        title=f"Root sessions against SCPs in {data['organization_id']}",
+        title_justify="left",
+    )
+    for column in (
+        "Account",
+        "Name",
+        "OU",
+        "Blocked root sessions",
+        "Blocked by",
+        "Long-term root",
+    ):
+        table.add_column(column, overflow="fold")
+    for account in data["accounts"]:
+        if account["scp_exempt"]:
+            blocked, by, long_term = "none (management account: SCPs do not apply)", "", "-"
+        elif account["error"]:
+            blocked, by, long_term = "unknown", f"cannot evaluate: {account['error']}", "-"
+        else:
+            blocked = ", ".join(account["blocked_tasks"]) or "none"
+            by, long_term = _blocked_by(account), _long_term(account)
+        table.add_row(
+            account["account_id"], account["name"], account["ou_path"], blocked, by, long_term
+        )
+    console = Console()
+    console.print(table)
+    shown = "unknown" if features is None else (", ".join(features) or "none")
+    console.print(f"Enabled features: {shown}")
+    for line in data["unknown"]:
+        console.print(f"[yellow]not readable:[/] {line}")
+    level = "error" if data["failed"] else "warning"
+    style = "red" if data["failed"] else "yellow"
+    for cause in data["causes"]:
+        console.print(f"[{style}]{level}:[/] {cause['message']}", soft_wrap=True)
+    for account in data["accounts"]:
+        if account["error"]:
+            console.print(
+                f"[{style}]{level}:[/] {account['account_id']}: could not evaluate its SCPs: {account['error']}",
+                soft_wrap=True,
+            )
+    if data["causes"] and not data["failed"]:
+        console.print(
+            "These SCPs would block root sessions once centralized root access is enabled."
+        )
