@@ -98,7 +98,7 @@ def test_concurrency_bound_is_respected_and_reached(concurrency: int) -> None:
 
     def work(i: int) -> Result:
         with gauge:
-            time.sleep(0.02)
+            time.sleep(0.05)
         return Result(i, value=i)
 
     results = run_over_accounts(
