@@ -1,0 +1,148 @@
+"""Check a journal's chain and name the first entry that was edited, deleted or moved.
+
+Verification reads rows in id order and expects, for entry N: id N (else entry N was
+deleted), a hash that matches its content and id, a prev_hash equal to entry N-1's hash,
+and a time no earlier than entry N-1's. When an entry's hash does not match, the chain
+tells edited from moved: a moved entry still hashes correctly under the id it was
+written with, which the links from the last good entry recover.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from rootctl.journal.model import GENESIS_HASH, VerifyResult, entry_hash
+
+
+@dataclass(frozen=True)
+class Row:
+    """One stored row: its id, time, the two hashes and the entry's values (JSON decoded)."""
+
+    id: int
+    time: str
+    prev_hash: str
+    hash: str
+    values: dict[str, Any]
+
+    def hash_as(self, entry_id: int) -> str:
+        return entry_hash(self.prev_hash, entry_id, self.time, self.values)
+
+
+@dataclass(frozen=True)
+class Head:
+    """What the head table says: how many entries were appended and the last hash."""
+
+    count: int
+    hash: str
+
+
+def _bad(entries: int, entry_id: int, problem: str, head_hash: str) -> VerifyResult:
+    return VerifyResult(
+        ok=False, entries=entries, first_bad_id=entry_id, problem=problem, head_hash=head_hash
+    )
+
+
+def verify_rows(
+    rows: Iterable[Row], head: Head | None, later: Callable[[int], Iterable[Row]]
+) -> VerifyResult:
+    """Verify `rows` (in id order) against `head`.
+
+    `later(n)` is called only when entry n's hash fails: it returns the rows from id n on
+    (the store re-queries them), so a moved entry can be told from an edited one.
+    """
+    expected_id = 1
+    prev_hash = GENESIS_HASH
+    prev_time = ""
+    count = 0
+    for row in rows:
+        if row.id != expected_id:
+            if row.id > expected_id:
+                return _bad(
+                    count, expected_id, f"entry {expected_id} is missing (deleted)", prev_hash
+                )
+            return _bad(count, row.id, f"entry {row.id} is out of order", prev_hash)
+        if row.hash_as(row.id) != row.hash:
+            return _bad(count, row.id, _edited_or_moved(row, prev_hash, later(row.id)), prev_hash)
+        if row.prev_hash != prev_hash:
+            # Self-consistent but not linked: the previous entry was rewritten with a new
+            # hash, or this one was re-hashed after being moved. Name the earlier.
+            bad = max(row.id - 1, 1)
+            return _bad(
+                count,
+                bad,
+                f"entry {row.id} does not link to entry {row.id - 1} (entry {bad} was edited or entries were reordered)",
+                prev_hash,
+            )
+        if row.time < prev_time:
+            return _bad(
+                count,
+                row.id,
+                f"entry {row.id} is out of order (its time is before entry {row.id - 1})",
+                prev_hash,
+            )
+        count += 1
+        expected_id += 1
+        prev_hash = row.hash
+        prev_time = row.time
+    return _check_head(count, prev_hash, head)
+
+
+def _check_head(count: int, last_hash: str, head: Head | None) -> VerifyResult:
+    """The head records every committed append: it catches a truncated tail."""
+    if head is None:
+        if count == 0:
+            return VerifyResult(ok=True, entries=0, head_hash=last_hash)
+        return VerifyResult(
+            ok=False,
+            entries=count,
+            first_bad_id=None,
+            problem="the journal's head record is missing (the head table was edited)",
+            head_hash=last_hash,
+        )
+    if head.count > count:
+        return _bad(count, count + 1, f"entry {count + 1} is missing (deleted)", last_hash)
+    if head.count < count:
+        return _bad(
+            count,
+            head.count + 1,
+            f"entry {head.count + 1} was not appended by rootctl (inserted)",
+            last_hash,
+        )
+    if head.hash != last_hash:
+        return _bad(
+            count,
+            count,
+            f"entry {count} was edited (it does not match the journal's head)",
+            last_hash,
+        )
+    return VerifyResult(ok=True, entries=count, head_hash=last_hash)
+
+
+def _edited_or_moved(bad: Row, prev_hash: str, later: Iterable[Row]) -> str:
+    """Follow the chain from the last good entry through the rows that follow.
+
+    If it reaches `bad`'s content under another id, `bad` holds an entry that belongs
+    elsewhere (entries were swapped); if nothing links to the last good entry but `bad`
+    hashes under a later id, the entries between were deleted and the rest renumbered;
+    otherwise `bad` itself was edited.
+    """
+    rows = list(later)
+    by_prev: dict[str, Row] = {}
+    for row in rows:
+        by_prev.setdefault(row.prev_hash, row)
+    if prev_hash not in by_prev:
+        for original_id in range(bad.id + 1, bad.id + len(rows) + 1):
+            if bad.hash_as(original_id) == bad.hash:
+                return f"entry {bad.id} is missing (deleted, and later entries renumbered)"
+        return f"entry {bad.id} was edited"
+    link, original_id = prev_hash, bad.id
+    for _ in range(len(by_prev)):
+        successor = by_prev.get(link)
+        if successor is None or successor.hash_as(original_id) != successor.hash:
+            break
+        if successor.hash == bad.hash and original_id != bad.id:
+            return f"entry {bad.id} is out of order (it holds entry {original_id})"
+        link, original_id = successor.hash, original_id + 1
+    return f"entry {bad.id} was edited"
