@@ -32,6 +32,9 @@ _WRITERS: dict[str, str] = {
     "table": "rootctl.reports.table:TableWriter",
     "json": "rootctl.reports.json_report:JsonWriter",
     "csv": "rootctl.reports.csv_report:CsvWriter",
+    "html": "rootctl.reports.html_report:HtmlWriter",
+    "ocsf": "rootctl.reports.ocsf_report:OcsfWriter",
+    "asff": "rootctl.reports.asff_report:AsffWriter",
 }
 
 

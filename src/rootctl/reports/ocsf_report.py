@@ -1,0 +1,132 @@
+"""OCSF: a JSON array of Detection Findings (class 2004), built with py-ocsf-models.
+
+Same findings as ASFF (rootctl.reports.findings): FAIL is a new finding (activity Create,
+status New), PASS closes it (activity Close, status Resolved); `finding_info.uid` is the
+stable finding id, so a SIEM that keys on it updates one record per account.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, TextIO
+
+# py-ocsf-models ships no py.typed marker: its models are Any to mypy.
+from py_ocsf_models.events.findings.activity_id import (  # type: ignore[import-untyped]
+    ActivityID,
+)
+from py_ocsf_models.events.findings.detection_finding import (  # type: ignore[import-untyped]
+    DetectionFinding,
+)
+from py_ocsf_models.events.findings.detection_finding_type_id import (  # type: ignore[import-untyped]
+    DetectionFindingTypeID,
+)
+from py_ocsf_models.events.findings.severity_id import (  # type: ignore[import-untyped]
+    SeverityID,
+)
+from py_ocsf_models.events.findings.status_id import StatusID  # type: ignore[import-untyped]
+from py_ocsf_models.objects.account import Account, TypeID  # type: ignore[import-untyped]
+from py_ocsf_models.objects.cloud import Cloud  # type: ignore[import-untyped]
+from py_ocsf_models.objects.finding_info import (  # type: ignore[import-untyped]
+    FindingInformation,
+)
+from py_ocsf_models.objects.group import Group  # type: ignore[import-untyped]
+from py_ocsf_models.objects.metadata import Metadata  # type: ignore[import-untyped]
+from py_ocsf_models.objects.organization import Organization  # type: ignore[import-untyped]
+from py_ocsf_models.objects.product import Product  # type: ignore[import-untyped]
+from py_ocsf_models.objects.remediation import Remediation  # type: ignore[import-untyped]
+from py_ocsf_models.objects.resource_details import (  # type: ignore[import-untyped]
+    ResourceDetails,
+)
+
+from rootctl import __version__
+from rootctl.credentials.models import AuditReport
+from rootctl.reports.findings import (
+    CHECK_ID,
+    CHECK_TITLE,
+    PRODUCT,
+    REMEDIATION_TEXT,
+    REMEDIATION_URL,
+    AccountFinding,
+    account_findings,
+)
+
+FINDING_TYPE = "Software and Configuration Checks/AWS Security Best Practices"
+_SEVERITY = {
+    "CRITICAL": SeverityID.Critical,
+    "HIGH": SeverityID.High,
+    "MEDIUM": SeverityID.Medium,
+    "LOW": SeverityID.Low,
+    "INFORMATIONAL": SeverityID.Informational,
+}
+
+
+class OcsfWriter:
+    format = "ocsf"
+
+    def write(self, report: AuditReport, out: TextIO) -> None:
+        documents = [
+            detection_finding(f, report).model_dump(mode="json", exclude_none=True)
+            for f in account_findings(report)
+        ]
+        json.dump(documents, out, indent=2, ensure_ascii=False)
+        out.write("\n")
+
+
+def detection_finding(finding: AccountFinding, report: AuditReport) -> Any:
+    """One DetectionFinding (validated by pydantic as it is built)."""
+    activity = ActivityID.Close if finding.passed else ActivityID.Create
+    status = StatusID.Resolved if finding.passed else StatusID.New
+    severity = _SEVERITY[finding.severity]
+    epoch_ms = int(finding.observed_at.timestamp() * 1000)
+    return DetectionFinding(
+        activity_id=activity,
+        activity_name=activity.name,
+        type_uid=DetectionFindingTypeID(DetectionFindingTypeID.Unknown + activity.value),
+        type_name=f"Detection Finding: {activity.name}",
+        time=epoch_ms,
+        time_dt=finding.observed_at,
+        severity_id=severity,
+        severity=severity.name,
+        status_id=status,
+        status=status.name,
+        status_code=finding.result,
+        status_detail=finding.description,
+        message=finding.title,
+        finding_info=FindingInformation(
+            uid=finding.id,
+            title=CHECK_TITLE,
+            desc=finding.description,
+            types=[FINDING_TYPE],
+            created_time=epoch_ms,
+            created_time_dt=finding.observed_at,
+            last_seen_time=epoch_ms,
+            last_seen_time_dt=finding.observed_at,
+        ),
+        metadata=Metadata(
+            event_code=CHECK_ID,
+            product=Product(name=PRODUCT, uid=PRODUCT, vendor_name=PRODUCT, version=__version__),
+            profiles=["cloud", "datetime"],
+            tenant_uid=finding.organization_id,
+        ),
+        cloud=Cloud(
+            provider="aws",
+            account=Account(
+                uid=finding.account_id,
+                name=finding.account_name,
+                type_id=TypeID.AWS_Account,
+                type="AWS Account",
+            ),
+            org=Organization(uid=finding.organization_id, ou_name=finding.ou_path),
+        ),
+        resources=[
+            ResourceDetails(
+                uid=f"AWS::::Account:{finding.account_id}",
+                name=finding.account_name,
+                type="AwsAccount",
+                group=Group(name="iam"),
+                data={"root_credentials": list(finding.kinds), "ou_path": finding.ou_path},
+            )
+        ],
+        remediation=Remediation(desc=REMEDIATION_TEXT, references=[REMEDIATION_URL]),
+        unmapped={"operator": report.operator, "audit_schema": report.schema},
+    )
