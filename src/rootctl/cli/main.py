@@ -74,6 +74,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "rootctl.cli.events:events",
         "CloudTrail timeline of root sessions and their actions.",
     ),
+    "completion": ("rootctl.cli.completion:completion", "Print the shell completion script."),
 }
 
 
