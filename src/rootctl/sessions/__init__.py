@@ -1,6 +1,8 @@
 """Privileged root sessions: unlock and restore S3/SQS policies, exec, CloudTrail timeline.
 
-Modules: `policy` (lock analysis, policy validation), `s3`/`sqs` (the resources), `rules`
-(emergency-access rules), `record` (journaling), `unlock` (plan/apply/verify),
-`locked` (list-locked), `execute` (exec), `events` (timeline).
+Modules: `policy` (lock analysis, policy validation), `resources`/`s3`/`sqs` (buckets and
+queues), `rules` (emergency-access rules), `record` (journaling), `context` (rules, journal
+and the root-session broker of one command run), `unlock` (plan/apply/verify),
+`operations` (unlock, restore and list-locked as library calls), `execute` (exec),
+`events` (the CloudTrail timeline).
 """
