@@ -267,7 +267,7 @@ def _kind_table(report: AuditReport) -> str:
     audited = report.summary.with_root_credentials + report.summary.without_root_credentials
     rows = "".join(
         f'<tr data-kind="{kind}"><td>{KIND_TITLES[kind]}</td>'
-        f'<td class="num">{count}</td><td class="num">{_percent(count, audited)}</td></tr>'
+        f'<td class="num">{count}</td><td class="num">{escape(_percent(count, audited))}</td></tr>'
         for kind, count in kind_counts(report).items()
     )
     return (
@@ -320,7 +320,7 @@ def _problems(report: AuditReport) -> str:
 
 # -- charts (server-side SVG: no script needed to see them) --------------------------------------
 
-_LABEL_WIDTH = 190
+_LABEL_WIDTH = 180
 _CHART_WIDTH = 560
 _BAR_HEIGHT = 18
 _ROW_HEIGHT = 30
@@ -331,7 +331,7 @@ def kind_chart(report: AuditReport) -> str:
     audited = report.summary.with_root_credentials + report.summary.without_root_credentials
     counts = kind_counts(report)
     scale = max(audited, 1)
-    track = _CHART_WIDTH - _LABEL_WIDTH - 90
+    track = _CHART_WIDTH - _LABEL_WIDTH - 115  # room for "1234 of 5678"
     parts = []
     for index, (kind, count) in enumerate(counts.items()):
         y = 8 + index * _ROW_HEIGHT
@@ -406,7 +406,7 @@ def _svg(id_: str, title: str, height: int, parts: list[str]) -> str:
     )
 
 
-def _shorten(path: str, limit: int = 28) -> str:
+def _shorten(path: str, limit: int = 24) -> str:
     return path if len(path) <= limit else "\u2026" + path[-(limit - 1) :]
 
 
@@ -429,7 +429,10 @@ def _td_html(markup: str, *, sort: str | None = None, cls_: str = "") -> str:
 
 
 def _percent(count: int, total: int) -> str:
-    return f"{round(100 * count / total)}%" if total else "-"
+    if not total:
+        return "-"
+    share = round(100 * count / total)
+    return "<1%" if count and share == 0 else f"{share}%"
 
 
 def _csp(style: str, script: str) -> str:
