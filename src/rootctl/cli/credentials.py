@@ -131,6 +131,15 @@ def _run_audit(cc: CredentialContext, selection: Selection, output: str) -> Audi
         return cc.audit(selection, progress=bar)
 
 
+def require_tty_or_yes(yes: bool, dry_run: bool) -> None:
+    """Refuse early, before the audit, when confirmation will be impossible (no TTY, no --yes)."""
+    if not yes and not dry_run and not sys.stdin.isatty():
+        raise UsageError(
+            "refusing to change anything without a TTY to confirm on: re-run with --yes "
+            "(or --dry-run to see the plan)"
+        )
+
+
 def _err(message: str) -> None:
     click.echo(message, err=True)
 
@@ -249,6 +258,7 @@ def delete_credentials(
     kinds = parse_only(only)
     reason_text = require_reason(reason, dry_run)
     check_concurrency(concurrency)
+    require_tty_or_yes(yes, dry_run)
     rt = runtime(ctx, config=config_path, journal=journal_path)
     _check_task(rt.config, Task.AUDIT, Task.DELETE)
     if not dry_run:
@@ -274,7 +284,8 @@ def delete_credentials(
 def _make_plan(
     cc: CredentialContext, rt: Runtime, selection: Selection, kinds: tuple[str, ...], output: str
 ) -> DeletePlan:
-    from rootctl.credentials.plan import active_exceptions, build_plan, journaled_leftovers
+    from rootctl.credentials.plan import active_exceptions, build_plan
+    from rootctl.credentials.resume import unfinished_steps
 
     today = datetime.now(UTC).date()
     for expired in rt.config.root_credentials.expired_exceptions(today).values():
@@ -283,15 +294,19 @@ def _make_plan(
             "credentials are planned like any other account's (renew or remove it in the config)"
         )
     report = _run_audit(cc, selection, output)
-    leftovers = journaled_leftovers(rt.journal, [a.id for a in selection.targets])
+    unfinished = unfinished_steps(rt.journal, [a.id for a in selection.targets])
     return build_plan(
-        report, only=kinds, exceptions=active_exceptions(rt.config, today), leftovers=leftovers
+        report, only=kinds, exceptions=active_exceptions(rt.config, today), unfinished=unfinished
     )
 
 
 def _finish_without_changes(
     ctx: click.Context, plan: DeletePlan, cc: CredentialContext, output: str, dry_run: bool
 ) -> None:
+    from rootctl.credentials.delete import record_plans
+
+    if not dry_run:
+        record_plans(plan, cc.recorder)  # journals what interrupted runs did; no AWS call
     if output == "json":
         _print_json(plan, None, cc, dry_run=dry_run)
     _err("Dry run: nothing changed." if dry_run else "Nothing to delete.")
@@ -360,6 +375,7 @@ def allow_password_recovery(
 
     account_id = parse_account_id(account, flag="ACCOUNT")
     reason_text = require_reason(reason, dry_run)
+    require_tty_or_yes(yes, dry_run)
     rt = runtime(ctx, config=config_path, journal=journal_path)
     _check_task(rt.config, Task.CREATE_PASSWORD)
     if not dry_run:

@@ -35,6 +35,10 @@ PERMISSIONS = (
     "iam:DeactivateMFADevice",
     "iam:DeleteVirtualMFADevice",
 )
+RECONCILED_NOTE = (
+    "found absent when re-audited: an interrupted run made this call but was stopped "
+    "before journaling it"
+)
 StepOutcome = Literal["deleted", "already-gone", "failed", "not-attempted"]
 
 
@@ -81,15 +85,27 @@ class AccountDeletion:
 
 
 def record_plans(plan: DeletePlan, recorder: Recorder) -> None:
-    """Journal every account's plan before the first change (what a re-run resumes from)."""
-    for account in plan.changes:
-        recorder.record(
-            action=PLAN_ACTION,
-            outcome="planned",
-            account_id=account.account_id,
-            task=Task.DELETE,
-            before=account.to_dict(),
-        )
+    """Journal every account's plan before the first change (what a re-run resumes from),
+    and the steps of interrupted runs found done (made, but never journaled)."""
+    for account in plan.accounts:
+        for step in account.reconciled:
+            recorder.record(
+                action=step.action,
+                outcome="ok",
+                account_id=account.account_id,
+                task=Task.DELETE,
+                target=step.target,
+                before=step.before,
+                after={"state": "absent", "note": RECONCILED_NOTE},
+            )
+        if account.steps:
+            recorder.record(
+                action=PLAN_ACTION,
+                outcome="planned",
+                account_id=account.account_id,
+                task=Task.DELETE,
+                before=account.to_dict(),
+            )
 
 
 def apply_plan(

@@ -1,8 +1,7 @@
 """The deletion plan: per account, exactly what will be deleted and what is kept, and why.
 
 Built from an audit (what exists now), the `--only` filter, the config's active
-exceptions, and the journal (virtual MFA devices an earlier, interrupted run deactivated
-but did not delete: ListMFADevices no longer shows them, so only the journal knows).
+exceptions, and the steps earlier, interrupted runs left unfinished (`resume.py`).
 """
 
 from __future__ import annotations
@@ -17,7 +16,6 @@ from rootctl.errors import UsageError
 
 if TYPE_CHECKING:
     from rootctl.config import CredentialException
-    from rootctl.journal import Journal
 
 COMMAND = "delete-credentials"
 KINDS = ("password", "access-keys", "signing-certificates", "mfa-devices")
@@ -67,6 +65,8 @@ class AccountPlan:
     ou_path: str
     steps: tuple[Step, ...]
     kept: tuple[Kept, ...]
+    # Steps of an earlier, interrupted run whose target is gone: done, but never journaled.
+    reconciled: tuple[Step, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -75,6 +75,7 @@ class AccountPlan:
             "ou_path": self.ou_path,
             "steps": [step.to_dict() for step in self.steps],
             "kept": [kept.to_dict() for kept in self.kept],
+            "reconciled": [step.to_dict() for step in self.reconciled],
         }
 
 
@@ -113,17 +114,21 @@ def build_plan(
     *,
     only: tuple[str, ...] = KINDS,
     exceptions: dict[str, CredentialException] | None = None,
-    leftovers: dict[str, tuple[str, ...]] | None = None,
+    unfinished: dict[str, tuple[Step, ...]] | None = None,
 ) -> DeletePlan:
-    """One AccountPlan per audited account that has credentials or journaled leftovers."""
+    """One AccountPlan per audited account with credentials or unfinished earlier steps.
+
+    `unfinished` comes from `rootctl.credentials.resume.unfinished_steps`: steps earlier
+    runs planned that the journal does not show as done.
+    """
     plans: list[AccountPlan] = []
     for account in audit.accounts:
         if account.status != "ok" or account.root is None:
             continue
         keep = _keep_reasons(account.account_id, only, (exceptions or {}).get(account.account_id))
-        extra = (leftovers or {}).get(account.account_id, ())
-        plan = plan_account(account, account.root, keep, extra)
-        if plan.steps or plan.kept:
+        earlier = (unfinished or {}).get(account.account_id, ())
+        plan = plan_account(account, account.root, keep, earlier)
+        if plan.steps or plan.kept or plan.reconciled:
             plans.append(plan)
     return DeletePlan(audit=audit, accounts=tuple(plans), only=only)
 
@@ -132,19 +137,41 @@ def plan_account(
     account: AccountAudit,
     root: RootCredentials,
     keep: dict[str, str],
-    leftover_serials: Iterable[str] = (),
+    unfinished: Iterable[Step] = (),
 ) -> AccountPlan:
-    """Steps in AWS's order: password, access keys, signing certificates, then MFA."""
+    """Steps in AWS's order: password, access keys, signing certificates, then MFA.
+
+    Unfinished steps of earlier runs whose target the audit no longer sees: a virtual MFA
+    deletion is planned again (the device was deactivated, so ListMFADevices hides it, but
+    it still exists); any other is `reconciled`, because an interrupted run made the call
+    and died before journaling it.
+    """
+    present = _present_targets(root)
+    gone = [step for step in unfinished if step.target not in present]
+    leftovers = dict.fromkeys(s.target for s in gone if s.action == "delete-virtual-mfa-device")
     steps: list[Step] = []
     kept: list[Kept] = []
-    for kind, kind_steps in _candidates(root, leftover_serials):
+    for kind, kind_steps in _candidates(root, leftovers):
         if kind in keep:
             kept.append(Kept(kind, kind_steps[0].target, keep[kind]))
         else:
             steps.extend(kind_steps)
     return AccountPlan(
-        account.account_id, account.account_name, account.ou_path, tuple(steps), tuple(kept)
+        account_id=account.account_id,
+        account_name=account.account_name,
+        ou_path=account.ou_path,
+        steps=tuple(steps),
+        kept=tuple(kept),
+        reconciled=tuple(s for s in gone if s.action != "delete-virtual-mfa-device"),
     )
+
+
+def _present_targets(root: RootCredentials) -> set[str]:
+    present = {"login-profile"} if root.password.present else set()
+    present.update(key.access_key_id for key in root.access_keys)
+    present.update(cert.certificate_id for cert in root.signing_certificates)
+    present.update(device.serial_number for device in root.mfa_devices)
+    return present
 
 
 def _candidates(
@@ -199,33 +226,3 @@ def _keep_reasons(
 def active_exceptions(config: Any, today: date) -> dict[str, CredentialException]:
     found: dict[str, CredentialException] = config.root_credentials.active_exceptions(today)
     return found
-
-
-def journaled_leftovers(journal: Journal, account_ids: Iterable[str]) -> dict[str, tuple[str, ...]]:
-    """Virtual MFA serials planned for deletion by earlier runs and not deleted since.
-
-    A run killed between DeactivateMFADevice and DeleteVirtualMFADevice leaves a device that
-    no audit call can see any more. Every run journals its plan before it changes anything,
-    so the serials are recovered from there: a serial is pending when its latest plan entry
-    is newer than its latest successful deletion (NoSuchEntity counts as deleted). Comparing
-    entry ids matters because a root user's virtual MFA serial is often reused.
-    """
-    wanted = set(account_ids)
-    planned: dict[tuple[str, str], int] = {}
-    for entry in journal.list(command=COMMAND, action=PLAN_ACTION):
-        if entry.account_id not in wanted or not isinstance(entry.before, dict):
-            continue
-        for step in entry.before.get("steps", []):
-            if step.get("action") == "delete-virtual-mfa-device":
-                planned[(entry.account_id, str(step["target"]))] = entry.id
-    if not planned:
-        return {}
-    deleted: dict[tuple[str, str], int] = {}
-    for entry in journal.list(command=COMMAND, action="delete-virtual-mfa-device", outcome="ok"):
-        if entry.account_id is not None and entry.target is not None:
-            deleted[(entry.account_id, entry.target)] = entry.id
-    pending: dict[str, list[str]] = {}
-    for (account, serial), plan_id in planned.items():
-        if plan_id > deleted.get((account, serial), 0):
-            pending.setdefault(account, []).append(serial)
-    return {account: tuple(serials) for account, serials in pending.items()}

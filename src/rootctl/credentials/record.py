@@ -19,6 +19,10 @@ from rootctl.tasks import Task
 if TYPE_CHECKING:
     from rootctl.journal import Journal
 
+# The action of a session entry; the same name every rootctl command uses (rootctl events
+# recognises the sessions rootctl opened by it and by `after.access_key_id`).
+ASSUME_ROOT = "assume-root"
+
 
 def new_run_id() -> str:
     return uuid.uuid4().hex
@@ -39,11 +43,11 @@ class Recorder:
     ) -> None:
         """The broker's `on_session_opened` callback: one entry per AssumeRoot session."""
         self.record(
-            action="open-session",
+            action=ASSUME_ROOT,
             outcome="ok",
             account_id=account_id,
             task=task,
-            target=access_key_id,
+            target=f"arn:aws:iam::{account_id}:root",
             after={"access_key_id": access_key_id, "expiration": iso(expiration)},
         )
 

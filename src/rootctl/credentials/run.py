@@ -130,6 +130,7 @@ def delete_report(
             "already_gone": sum(1 for s in steps if s.outcome == "already-gone"),
             "failed": sum(1 for s in steps if s.outcome in ("failed", "not-attempted")),
             "kept": sum(len(a.kept) for a in plan.accounts),
+            "reconciled": sum(len(a.reconciled) for a in plan.accounts),
             "errors": sum(1 for r in by_id.values() if r.status == "error")
             + sum(1 for a in plan.audit.accounts if a.status == "error"),
             "skipped": sum(1 for a in plan.audit.accounts if a.status == "skipped"),

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from rootctl.credentials.delete import AccountDeletion
-    from rootctl.credentials.plan import DeletePlan, Step
+    from rootctl.credentials.plan import DeletePlan, Kept, Step
 
 _LABELS = {
     "delete-login-profile": "delete password",
@@ -27,6 +27,11 @@ _LABELS = {
 
 def step_label(step: Step) -> str:
     return _LABELS[step.action].format(target=step.target)
+
+
+def kept_label(kept: Kept) -> str:
+    what = kept.kind if kept.target == "login-profile" else f"{kept.kind} {kept.target}"
+    return f"{what}: {kept.reason}"
 
 
 def render_plan(plan: DeletePlan, out: TextIO) -> None:
@@ -42,13 +47,18 @@ def render_plan(plan: DeletePlan, out: TextIO) -> None:
                 account.account_id,
                 account.account_name,
                 account.ou_path,
-                "\n".join(step_label(step) for step in account.steps) or "-",
-                "\n".join(f"{k.kind} {k.target}: {k.reason}" for k in account.kept) or "-",
+                "\n".join(
+                    [step_label(step) for step in account.steps]
+                    + [f"(done by an interrupted run) {step_label(s)}" for s in account.reconciled]
+                )
+                or "-",
+                "\n".join(kept_label(k) for k in account.kept) or "-",
             )
         console.print(table)
     summary = plan.audit.summary
     console.print(
         f"Plan: {plan.step_count()} deletions in {len(plan.changes)} accounts; "
+        f"{sum(len(a.reconciled) for a in plan.accounts)} found done by an interrupted run; "
         f"{sum(len(a.kept) for a in plan.accounts)} credentials kept; "
         f"{summary.without_root_credentials} accounts already clean; "
         f"{summary.errors} audit errors, {summary.skipped} skipped."

@@ -1,0 +1,253 @@
+"""Selection, planning, resumption and report writers as plain functions (no sandbox)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+
+from rootctl.config import config_from_text
+from rootctl.credentials.models import (
+    AccessKey,
+    AccountAudit,
+    AuditReport,
+    MfaDevice,
+    Password,
+    RootCredentials,
+    SigningCertificate,
+    mfa_type,
+)
+from rootctl.credentials.plan import KINDS, Step, build_plan, parse_only
+from rootctl.credentials.record import Recorder
+from rootctl.credentials.resume import unfinished_steps
+from rootctl.errors import UsageError
+from rootctl.journal import Journal
+from rootctl.org.accounts import OrgInventory
+from rootctl.org.selection import MANAGEMENT_SKIP_REASON, SelectionSpec, select_accounts, under
+from rootctl.reports import report_formats, writer_for
+from rootctl.results import Account, ErrorInfo
+
+MGMT, A, B, C, D = "111111111111", "222222222222", "333333333333", "444444444444", "555555555555"
+INVENTORY = OrgInventory(
+    organization_id="o-abcdefghij",
+    management_account_id=MGMT,
+    accounts=(
+        Account(MGMT, "management", ou_path="/root"),
+        Account(A, "a", ou_path="/root/workloads/prod"),
+        Account(B, "b", ou_path="/root/workloads/prod-eu"),
+        Account(C, "c", ou_path="/root/workloads/dev"),
+        Account(D, "d", status="SUSPENDED", ou_path="/root/sandbox"),
+    ),
+    ou_paths=frozenset(
+        {
+            "/root",
+            "/root/workloads",
+            "/root/workloads/prod",
+            "/root/workloads/prod-eu",
+            "/root/workloads/dev",
+            "/root/sandbox",
+        }
+    ),
+)
+
+
+def ids(spec: SelectionSpec) -> tuple[list[str], list[str]]:
+    selection = select_accounts(INVENTORY, spec)
+    return [a.id for a in selection.targets], [s.account.id for s in selection.skipped]
+
+
+def test_selection() -> None:
+    assert ids(SelectionSpec()) == ([A, B, C], [MGMT, D])
+    assert ids(SelectionSpec(ous=("/root/workloads",))) == ([A, B, C], [])
+    # Recursive means the OU and its children, not every path with the same prefix.
+    assert ids(SelectionSpec(ous=("/root/workloads/prod",))) == ([A], [])
+    assert ids(SelectionSpec(exclude_ous=("/root/workloads/prod",))) == ([B, C], [MGMT, D])
+    assert ids(SelectionSpec(accounts=(C, MGMT), exclude=(MGMT,))) == ([C], [])
+    skipped = select_accounts(INVENTORY, SelectionSpec(accounts=(A, MGMT))).skipped
+    assert skipped[0].reason == MANAGEMENT_SKIP_REASON
+    assert under("/root/a/b", "/root/a") and not under("/root/ab", "/root/a")
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        (SelectionSpec(accounts=("999999999999",)), "--accounts: account 999999999999 not in"),
+        (SelectionSpec(exclude=("999999999999",)), "--exclude"),
+        (SelectionSpec(ous=("/root/workload",)), "--ou: no OU /root/workload"),
+        (SelectionSpec(exclude_ous=("/root/x",)), "--exclude-ou"),
+        (SelectionSpec(accounts=(MGMT, D)), "no account AssumeRoot can target"),
+        (SelectionSpec(accounts=(A,), exclude=(A,)), "selection is empty"),
+    ],
+)
+def test_selection_errors(spec: SelectionSpec, message: str) -> None:
+    with pytest.raises(UsageError, match=message):
+        select_accounts(INVENTORY, spec)
+
+
+def test_parse_only() -> None:
+    assert parse_only(None) == KINDS
+    assert parse_only(" mfa-devices, password ") == ("password", "mfa-devices")
+    for bad in ("", "passwords", "password,keys"):
+        with pytest.raises(UsageError, match="--only"):
+            parse_only(bad)
+
+
+def t(day: int) -> datetime:
+    return datetime(2024, 1, day, tzinfo=UTC)
+
+
+ROOT = RootCredentials(
+    password=Password(True, t(1), t(2)),
+    access_keys=(AccessKey("AKIA1", "Active", t(3), t(4), "s3", "eu-west-1"),),
+    signing_certificates=(SigningCertificate("CERT1", "Inactive", t(5)),),
+    mfa_devices=(
+        MfaDevice("arn:aws:iam::222222222222:mfa/root-account-mfa-device", "virtual", t(6)),
+        MfaDevice("GAHT12345678", "hardware", t(7)),
+    ),
+)
+
+
+def report_with(*audits: AccountAudit) -> AuditReport:
+    return AuditReport(t(9), "o-abcdefghij", "arn:aws:iam::111111111111:user/op", audits)
+
+
+def ok(account_id: str, root: RootCredentials) -> AccountAudit:
+    return AccountAudit(account_id, "n", "/root/x", "ok", root.has_any(), root)
+
+
+def test_plan_order_exceptions_and_only() -> None:
+    config = config_from_text(
+        "root_credentials:\n  exceptions:\n"
+        f"    - {{account_id: '{B}', reason: r, expires: 2099-01-01, keep: [password]}}\n"
+    )
+    report = report_with(ok(A, ROOT), ok(B, ROOT), ok(C, RootCredentials()))
+    exceptions = config.root_credentials.active_exceptions(date(2025, 1, 1))
+    plan = build_plan(report, exceptions=exceptions)
+    first, second = plan.accounts
+    assert [s.action for s in first.steps] == [
+        "delete-login-profile",
+        "delete-access-key",
+        "delete-signing-certificate",
+        "deactivate-mfa-device",
+        "delete-virtual-mfa-device",
+        "deactivate-mfa-device",
+    ]
+    assert second.steps[0].action == "delete-access-key"
+    assert [(k.kind, k.reason) for k in second.kept] == [
+        ("password", "config exception until 2099-01-01: r")
+    ]
+    assert C not in [p.account_id for p in plan.accounts]
+    only = build_plan(report, only=("mfa-devices",))
+    assert {s.kind for p in only.accounts for s in p.steps} == {"mfa-devices"}
+    assert {k.reason for p in only.accounts for k in p.kept} == {"not selected by --only"}
+
+
+def test_unfinished_steps_resume_and_reconcile(tmp_path: Path) -> None:
+    serial = "arn:aws:iam::222222222222:mfa/root-account-mfa-device"
+    journal = Journal(tmp_path / "j.db")
+    recorder = Recorder(journal, "delete-credentials", "op")
+    plan = build_plan(report_with(ok(A, ROOT)))
+    recorder.record(
+        action="plan", outcome="planned", account_id=A, before=plan.accounts[0].to_dict()
+    )
+    recorder.record(
+        action="delete-login-profile", outcome="ok", account_id=A, target="login-profile"
+    )
+    recorder.record(action="deactivate-mfa-device", outcome="ok", account_id=A, target=serial)
+    left = {(s.action, s.target) for s in unfinished_steps(journal, [A])[A]}
+    assert left == {
+        ("delete-access-key", "AKIA1"),
+        ("delete-signing-certificate", "CERT1"),
+        ("delete-virtual-mfa-device", serial),
+        ("deactivate-mfa-device", "GAHT12345678"),
+    }
+    assert unfinished_steps(journal, [B]) == {}
+    # Re-audit: the key is gone (deleted, not journaled), the virtual device is hidden.
+    now = RootCredentials(
+        signing_certificates=ROOT.signing_certificates, mfa_devices=ROOT.mfa_devices[1:]
+    )
+    again = build_plan(report_with(ok(A, now)), unfinished=unfinished_steps(journal, [A]))
+    account = again.accounts[0]
+    assert [(s.action, s.target) for s in account.steps] == [
+        ("delete-signing-certificate", "CERT1"),
+        ("deactivate-mfa-device", "GAHT12345678"),
+        ("delete-virtual-mfa-device", serial),
+    ]
+    assert [(s.action, s.target) for s in account.reconciled] == [("delete-access-key", "AKIA1")]
+    # A later successful deletion of the reused serial closes it; a newer plan reopens it.
+    recorder.record(action="delete-virtual-mfa-device", outcome="ok", account_id=A, target=serial)
+    assert ("delete-virtual-mfa-device", serial) not in {
+        (s.action, s.target) for s in unfinished_steps(journal, [A])[A]
+    }
+    recorder.record(
+        action="plan", outcome="planned", account_id=A, before=plan.accounts[0].to_dict()
+    )
+    assert ("delete-virtual-mfa-device", serial) in {
+        (s.action, s.target) for s in unfinished_steps(journal, [A])[A]
+    }
+    journal.close()
+
+
+def test_step_round_trips_through_the_journal_shape() -> None:
+    step = Step("delete-access-key", "access-keys", "AKIA1", {"access_key_id": "AKIA1"})
+    assert step.to_dict()["before"] == {"access_key_id": "AKIA1"}
+
+
+def test_mfa_type() -> None:
+    assert mfa_type("arn:aws:iam::123456789012:mfa/root-account-mfa-device") == "virtual"
+    assert mfa_type("GAHT12345678") == "hardware"
+    assert mfa_type("arn:aws:iam::123456789012:u2f/root/x") == "hardware"
+
+
+def sample_report() -> AuditReport:
+    return report_with(
+        ok(A, ROOT),
+        ok(C, RootCredentials()),
+        AccountAudit(B, "b", "/root", "error", error=ErrorInfo("AccessDenied", "no")),
+        AccountAudit(
+            MGMT, "m", "/root", "skipped", error=ErrorInfo("Skipped", MANAGEMENT_SKIP_REASON)
+        ),
+    )
+
+
+def test_writers() -> None:
+    assert report_formats()[:3] == ("table", "json", "csv")
+    with pytest.raises(UsageError, match="unknown output format 'xml'"):
+        writer_for("xml")
+    report = sample_report()
+    out = io.StringIO()
+    writer_for("json").write(report, out)
+    data = json.loads(out.getvalue())
+    assert data["summary"] == {
+        "accounts": 4,
+        "with_root_credentials": 1,
+        "without_root_credentials": 1,
+        "errors": 1,
+        "skipped": 1,
+    }
+    first = data["accounts"][0]
+    assert first["root"]["password"] == {
+        "present": True,
+        "created": "2024-01-01T00:00:00Z",
+        "last_used": "2024-01-02T00:00:00Z",
+    }
+    assert first["root"]["mfa_devices"][1] == {
+        "serial_number": "GAHT12345678",
+        "type": "hardware",
+        "enabled": "2024-01-07T00:00:00Z",
+    }
+    out = io.StringIO()
+    writer_for("csv").write(report, out)
+    rows = list(csv.DictReader(io.StringIO(out.getvalue())))
+    assert [r["status"] for r in rows] == ["ok", "ok", "error", "skipped"]
+    assert rows[0]["mfa_serial_numbers"].endswith("GAHT12345678 (hardware)")
+    assert rows[2]["error_code"] == "AccessDenied" and rows[2]["password_present"] == ""
+    out = io.StringIO()
+    writer_for("table").write(report, out)
+    text = out.getvalue()
+    assert "FINDING" in text and "AccessDenied: no" in text and MANAGEMENT_SKIP_REASON in text
+    assert "4 accounts: 1 with root credentials, 1 without, 1 errors, 1 skipped" in text
