@@ -132,6 +132,16 @@ _KILLED_WRITER = textwrap.dedent(
 )
 
 
+def _wait_for_more_entries(path: Path, timeout: float) -> None:
+    """Until the writer has committed some entries since it started: then kill it mid-stream."""
+    with Journal(path, create=False) as journal:
+        start = len(journal.list())
+        deadline = time.monotonic() + timeout
+        while len(journal.list()) < start + 50:
+            assert time.monotonic() < deadline, "the writer appended nothing"
+            time.sleep(0.02)
+
+
 def test_a_process_killed_mid_append_leaves_a_journal_that_verifies(tmp_path: Path) -> None:
     path = tmp_path / "journal.sqlite3"
     for _ in range(3):
@@ -140,7 +150,7 @@ def test_a_process_killed_mid_append_leaves_a_journal_that_verifies(tmp_path: Pa
         )
         assert writer.stdout is not None
         assert writer.stdout.readline().strip() == "ready"
-        time.sleep(0.4)
+        _wait_for_more_entries(path, timeout=30)
         writer.send_signal(signal.SIGKILL)
         writer.wait(timeout=30)
         assert writer.returncode == -signal.SIGKILL

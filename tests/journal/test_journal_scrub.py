@@ -141,3 +141,25 @@ def test_free_text_loses_named_secrets_keys_and_tokens_but_keeps_the_rest() -> N
     assert "0123456789abcdef0123456789abcdef01234567" in scrubbed
     assert scrub_text(f"leaked {OTHER_SECRET}.") == f"leaked {REDACTED}."
     assert scrub_text("no secrets here") == "no secrets here"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('NewPassword="two words"', 'NewPassword="[redacted]"'),
+        ("password: 'a b c' rest", "password: '[redacted]' rest"),
+        ('{"Password": "a\\"b c", "k": 1}', '{"Password": "[redacted]", "k": 1}'),
+        ('password="unclosed and more', 'password="[redacted]" and more'),
+        ("x-amz-security-token=abc&x=1", "x-amz-security-token=[redacted]&x=1"),
+        ("AWS_SESSION_TOKEN=abc", "AWS_SESSION_TOKEN=[redacted]"),
+    ],
+)
+def test_named_secrets_in_text_lose_their_whole_value(text: str, expected: str) -> None:
+    assert scrub_text(text) == expected
+
+
+def test_scrubbing_long_text_is_linear() -> None:
+    # A 20 KB policy or a long error message must not take quadratic time to scan.
+    long = "no secret here, " * 20_000
+    assert scrub_text(long + " password=p") == long + " password=[redacted]"
+    assert scrub_value({"Description": long}) == {"Description": long}

@@ -43,14 +43,15 @@ _SECRET_VALUE = re.compile(r"^[A-Za-z0-9/+=]{40}$")
 _LONG_TOKEN = re.compile(r"(?<![A-Za-z0-9/+=])[A-Za-z0-9/+]{100,}={0,2}(?![A-Za-z0-9/+=])")
 # A standalone 40-character run of the base64 alphabet.
 _STANDALONE_40 = re.compile(r"(?<![A-Za-z0-9/+=])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])")
-# Name=value / "Name": "value" / Name: value, for secret names, in text.
+# Name=value / "Name": "value" / Name: value, for secret names, in text. Only the name's
+# secret part is matched (the "aws_" of aws_secret_access_key stays in the text untouched):
+# a leading [a-z_]* would make every long run of letters quadratic to scan.
 _NAMED_SECRET = re.compile(
     r"""(?ix)
-    (?P<name>["']?[a-z_-]*(?:secret[_-]?access[_-]?key|session[_-]?token|security[_-]?token
-        |password|private[_-]?key|client[_-]?secret)["']?)
+    (?P<name>(?:secret[_-]?access[_-]?key|session[_-]?token|security[_-]?token
+        |password|passwd|private[_-]?key|client[_-]?secret)["']?)
     (?P<sep>\s*[:=]\s*)
-    (?P<quote>["']?)
-    (?P<value>[^\s"',;}&]+)
+    (?:"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|["']?[^\s"',;}&]+)
     """
 )
 
@@ -133,4 +134,6 @@ def _scrub_string(value: str) -> str:
 
 
 def _redact_named(match: re.Match[str]) -> str:
-    return f"{match['name']}{match['sep']}{match['quote']}{REDACTED}"
+    value = match[0][match.end("sep") - match.start() :]
+    quote = value[0] if value[0] in "\"'" else ""
+    return f"{match['name']}{match['sep']}{quote}{REDACTED}{quote}"
