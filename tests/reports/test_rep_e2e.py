@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import html
 import json
+import os
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,7 +21,15 @@ import pytest
 from rootctl.sandbox import Sandbox
 from rootctl.sandbox.model import FaultConfig
 
-from conftest import EXPERIMENTS, PAYMENTS_DEV, PAYMENTS_PROD, SECURITY, enabled_fixture, run_cli
+from conftest import (
+    EXPERIMENTS,
+    PAYMENTS_DEV,
+    PAYMENTS_PROD,
+    SECURITY,
+    client,
+    enabled_fixture,
+    run_cli,
+)
 
 FORMATS = ("json", "html", "ocsf", "asff")
 EVIL = "<script>window.__pwned=1</script>payments-prod"
@@ -177,4 +188,32 @@ def test_ocsf_findings_validate_and_match_asff(audited: Audited) -> None:
         seen[finding.cloud.account.uid] = finding.status_code
     assert seen == {
         account: ("FAIL" if status == "FAILED" else "PASS") for account, status in asff.items()
+    }
+
+
+def test_asff_imports_with_the_aws_cli_and_a_reimport_updates(audited: Audited) -> None:
+    """The command docs/reports.md gives, against the sandbox's Security Hub (moto's, which
+    keys findings by Id like Security Hub does by ProductArn + Id)."""
+    aws = Path(sys.executable).parent / "aws"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "ROOTCTL_"))}
+    env.update(audited.sandbox.env(), AWS_CONFIG_FILE=os.devnull)
+    env["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull
+    first = audited.work / "report.asff"
+    second = audited.run("asff", "reimport.asff")
+    for path in (first, second):
+        result = subprocess.run(
+            [str(aws), "securityhub", "batch-import-findings", "--findings", path.as_uri()],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert result.returncode == 0, result.stderr
+        answer = json.loads(result.stdout)
+        assert answer["FailedCount"] == 0
+    expected = json.loads(second.read_text())
+    stored = client(audited.sandbox, "securityhub").get_findings(MaxResults=100)["Findings"]
+    assert len(stored) == len(expected)  # updated, not duplicated
+    assert {f["Id"]: f["Compliance"]["Status"] for f in stored} == {
+        f["Id"]: f["Compliance"]["Status"] for f in expected
     }
