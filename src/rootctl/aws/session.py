@@ -54,6 +54,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DEFAULT_REGION = "us-east-1"
+# API calls this module makes with the operator's credentials (rootctl permissions).
+PERMISSIONS = ("sts:GetCallerIdentity",)
 # Region names as AWS spells them (us-east-1, us-gov-west-1, cn-north-1, eusc-de-east-1).
 _REGION_RE = re.compile(r"^[a-z]{2,5}(-[a-z]+)+-\d{1,2}$")
 # Connections per client: one per worker, plus the calling thread and a little headroom.

@@ -14,6 +14,10 @@ from rootctl.errors import RootctlError
 
 # name -> (module:attribute, one-line help). Help is kept here so `--help` imports nothing.
 COMMANDS: dict[str, tuple[str, str]] = {
+    "permissions": (
+        "rootctl.cli.permissions:permissions",
+        "Print the least-privilege IAM policy for the given commands.",
+    ),
     "demo": (
         "rootctl.cli.demo:demo",
         "Walk through rootctl against the bundled sandbox (no AWS account).",

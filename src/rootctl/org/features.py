@@ -19,6 +19,17 @@ if TYPE_CHECKING:
     from rootctl.aws.session import SessionFactory
 
 IAM_PRINCIPAL = "iam.amazonaws.com"
+PERMISSIONS = (
+    "organizations:DescribeOrganization",
+    "organizations:ListDelegatedAdministrators",
+    "organizations:ListAWSServiceAccessForOrganization",
+    "organizations:ListRoots",
+    "organizations:ListOrganizationalUnitsForParent",
+    "organizations:ListPolicies",
+    "organizations:DescribePolicy",
+    "organizations:ListTargetsForPolicy",
+    "iam:ListOrganizationsFeatures",
+)
 FEATURES = ("RootCredentialsManagement", "RootSessions")
 CallerRole = Literal["management", "delegated-administrator", "member"]
 

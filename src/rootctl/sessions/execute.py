@@ -20,6 +20,9 @@ from rootctl.sessions.record import EXEC
 from rootctl.sessions.rules import SessionRequest
 from rootctl.tasks import Task
 
+# `exec` opens a session with whichever task the user names.
+TASKS = tuple(Task)
+
 if TYPE_CHECKING:
     from rootctl.aws import Credentials
     from rootctl.sessions.context import PrivilegedContext

@@ -16,6 +16,7 @@ from botocore.exceptions import ClientError
 from rootctl.errors import code_is
 from rootctl.sessions.policy import resource_arn
 from rootctl.sessions.resources import ResourceMissing
+from rootctl.tasks import Task
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -26,6 +27,7 @@ PERMISSIONS = (
     "s3:DeleteBucketPolicy",
     "s3:ListAllMyBuckets",
 )
+TASKS = (Task.S3_UNLOCK,)
 
 
 @dataclass

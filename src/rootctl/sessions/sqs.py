@@ -19,6 +19,7 @@ from botocore.exceptions import ClientError
 from rootctl.errors import UsageError, code_is
 from rootctl.sessions.policy import resource_arn
 from rootctl.sessions.resources import ResourceMissing, check_queue_name
+from rootctl.tasks import Task
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -29,6 +30,7 @@ PERMISSIONS = (
     "sqs:GetQueueAttributes",
     "sqs:SetQueueAttributes",
 )
+TASKS = (Task.SQS_UNLOCK,)
 MISSING_CODES = ("QueueDoesNotExist", "AWS.SimpleQueueService.NonExistentQueue")
 _REGION_HOSTS = (
     re.compile(r"^sqs\.([a-z0-9-]+)\.amazonaws\.com"),
