@@ -134,12 +134,26 @@ def _render_plan(plan: OrgPlan, state: OrgState) -> None:
 
 
 def _load_plan(
-    ctx: click.Context, config_path: Path | None, journal_path: Path | None = None
+    ctx: click.Context,
+    config_path: Path | None,
+    journal_path: Path | None = None,
+    terraform_dir: Path | None = None,
 ) -> tuple[Any, OrgState, OrgPlan]:
     from rootctl.org.features import read_state
     from rootctl.org.plan import build_plan
 
     rt = runtime(ctx, config=config_path, journal=journal_path)
+    if terraform_dir is not None:
+        from rootctl.org.terraform import load_terraform_desired
+
+        if config_path is not None:
+            raise UsageError("use either -c/--config or --from-terraform, not both")
+        desired = load_terraform_desired(terraform_dir)  # validated before any AWS call
+        for source in desired.sources:
+            click.echo(f"from Terraform: {source}", err=True)
+        for warning in desired.warnings:
+            click.echo(f"warning: {warning}", err=True)
+        rt._config = desired.config
     config = rt.config  # validated before any AWS call
     if (
         config.centralize_root_access is None
@@ -155,11 +169,19 @@ def _load_plan(
 
 @click.command()
 @config_option
+@click.option(
+    "--from-terraform",
+    "terraform_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Read the desired state from Terraform files (NTC's centralize_root_access, aws_iam_organizations_features) in DIR and report the drift.",
+)
 @output_option("table", "json")
 @click.pass_context
-def plan(ctx: click.Context, config_path: Path | None, output: str) -> None:
+def plan(
+    ctx: click.Context, config_path: Path | None, terraform_dir: Path | None, output: str
+) -> None:
     """Show the changes `apply` would make. Exit 0 no changes, 2 changes, 1 error."""
-    _, state, org_plan = _load_plan(ctx, config_path)
+    _, state, org_plan = _load_plan(ctx, config_path, terraform_dir=terraform_dir)
     if output == "json":
         click.echo(
             json.dumps(
