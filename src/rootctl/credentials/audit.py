@@ -1,29 +1,21 @@
 """Audit root user credentials: one IAMAuditRootUserCredentials session per account.
 
-Inside the session every IAM call omits `UserName`, so it acts on the root user (AWS:
-"omit the user name ... to default to the member account"). An account that fails becomes
-an error result; the run goes on.
+Accounts run on the fan-out's workers; each account's five reads run together on a
+shared pool (`read.py`). An account that fails becomes an error result; the run goes on.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import Executor, ThreadPoolExecutor
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from rootctl.credentials.models import (
-    AccessKey,
-    AccountAudit,
-    AuditReport,
-    MfaDevice,
-    Password,
-    RootCredentials,
-    SigningCertificate,
-    mfa_type,
-)
-from rootctl.errors import RootctlError, code_is
+from rootctl.credentials.models import AccountAudit, AuditReport
+from rootctl.credentials.read import read_root_credentials
+from rootctl.errors import RootctlError
 from rootctl.fanout import DEFAULT_CONCURRENCY, run_over_accounts
 from rootctl.results import Account, ErrorInfo
 from rootctl.tasks import Task
@@ -43,38 +35,18 @@ PERMISSIONS = (
     "iam:ListSigningCertificates",
     "iam:ListMFADevices",
 )
-# GetAccessKeyLastUsed answers "N/A" for a key that was never used.
-_NOT_USED = "N/A"
+# Reads of one account that run at the same time, besides the account's own worker.
+READS_PER_ACCOUNT = 4
 
 
-def read_root_credentials(iam: Any) -> RootCredentials:
-    """Read every kind of root credential with an IAM client of an audit (or delete) session."""
-    return RootCredentials(
-        password=_password(iam),
-        access_keys=tuple(_access_key(iam, raw) for raw in _pages(iam, "list_access_keys")),
-        signing_certificates=tuple(
-            SigningCertificate(
-                certificate_id=str(raw["CertificateId"]),
-                status=str(raw.get("Status", "")),
-                uploaded=raw.get("UploadDate"),
-            )
-            for raw in _pages(iam, "list_signing_certificates")
-        ),
-        mfa_devices=tuple(
-            MfaDevice(
-                serial_number=str(raw["SerialNumber"]),
-                type=mfa_type(str(raw["SerialNumber"])),
-                enabled=raw.get("EnableDate"),
-            )
-            for raw in _pages(iam, "list_mfa_devices")
-        ),
-    )
-
-
-def audit_account(broker: RootSessionBroker, account: Account) -> AccountAudit:
+def audit_account(
+    broker: RootSessionBroker, account: Account, pool: Executor | None = None
+) -> AccountAudit:
     """Audit one member account; AWS errors become an error result."""
     try:
-        root = broker.call(account.id, Task.AUDIT, "iam", read_root_credentials)
+        root = broker.call(
+            account.id, Task.AUDIT, "iam", lambda iam: read_root_credentials(iam, pool)
+        )
     except (ClientError, BotoCoreError) as exc:
         return error_audit(account, ErrorInfo.from_exception(exc))
     return AccountAudit(
@@ -131,14 +103,16 @@ def audit_accounts(
 ) -> AuditReport:
     """Audit every target of `selection` concurrently; skipped accounts are reported too."""
     generated_at = datetime.now(UTC)
-    audits = run_over_accounts(
-        selection.targets,
-        lambda account: audit_account(broker, account),
-        on_exception=lambda account, exc: error_audit(account, account_error(exc)),
-        concurrency=concurrency,
-        on_result=on_result,
-        progress=progress,
-    )
+    workers = READS_PER_ACCOUNT * min(concurrency, max(1, len(selection.targets)))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="audit-read") as pool:
+        audits = run_over_accounts(
+            selection.targets,
+            lambda account: audit_account(broker, account, pool),
+            on_exception=lambda account, exc: error_audit(account, account_error(exc)),
+            concurrency=concurrency,
+            on_result=on_result,
+            progress=progress,
+        )
     audits.extend(skipped_audit(s.account, s.reason) for s in selection.skipped)
     audits.sort(key=lambda a: (a.ou_path, a.account_name, a.account_id))
     return AuditReport(
@@ -147,52 +121,3 @@ def audit_accounts(
         operator=operator,
         accounts=tuple(audits),
     )
-
-
-def _password(iam: Any) -> Password:
-    try:
-        profile = iam.get_login_profile()["LoginProfile"]
-    except ClientError as exc:
-        if not code_is(exc, "NoSuchEntity"):
-            raise
-        profile = None
-    user = iam.get_user()["User"]
-    return Password(
-        present=profile is not None,
-        created=profile.get("CreateDate") if profile is not None else None,
-        last_used=user.get("PasswordLastUsed"),
-    )
-
-
-def _access_key(iam: Any, raw: dict[str, Any]) -> AccessKey:
-    key_id = str(raw["AccessKeyId"])
-    try:
-        used = iam.get_access_key_last_used(AccessKeyId=key_id).get("AccessKeyLastUsed", {})
-    except ClientError as exc:
-        if not code_is(exc, "NoSuchEntity"):  # deleted between the list and this call
-            raise
-        used = {}
-    return AccessKey(
-        access_key_id=key_id,
-        status=str(raw.get("Status", "")),
-        created=raw.get("CreateDate"),
-        last_used_date=used.get("LastUsedDate"),
-        last_used_service=_used(used.get("ServiceName")),
-        last_used_region=_used(used.get("Region")),
-    )
-
-
-def _used(value: Any) -> str | None:
-    return None if value in (None, "", _NOT_USED) else str(value)
-
-
-def _pages(iam: Any, operation: str) -> list[dict[str, Any]]:
-    key = {
-        "list_access_keys": "AccessKeyMetadata",
-        "list_signing_certificates": "Certificates",
-        "list_mfa_devices": "MFADevices",
-    }[operation]
-    items: list[dict[str, Any]] = []
-    for page in iam.get_paginator(operation).paginate():
-        items.extend(page.get(key, []))
-    return items

@@ -14,9 +14,10 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from rootctl.credentials.audit import account_error, read_root_credentials
+from rootctl.credentials.audit import account_error
 from rootctl.credentials.models import RootCredentials
 from rootctl.credentials.plan import PLAN_ACTION, AccountPlan, DeletePlan, Kept, Step
+from rootctl.credentials.read import read_root_credentials
 from rootctl.errors import code_is
 from rootctl.fanout import DEFAULT_CONCURRENCY, run_over_accounts
 from rootctl.results import ErrorInfo, Outcome
