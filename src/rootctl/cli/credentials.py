@@ -26,6 +26,7 @@ from rootctl.cli.common import (
     runtime,
 )
 from rootctl.errors import RootctlError, UsageError
+from rootctl.reports.base import report_formats
 
 if TYPE_CHECKING:
     from rootctl.cli.common import Runtime
@@ -149,7 +150,7 @@ def _err(message: str) -> None:
 
 @click.command()
 @selection_options
-@output_option("table", "json", "csv")
+@output_option(*report_formats())
 @click.option(
     "--out",
     "out_path",
