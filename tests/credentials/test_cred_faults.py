@@ -92,3 +92,29 @@ def test_exhausted_retries_give_error_results(
             assert audit.root is not None
             assert parsed_root(audit.to_dict()["root"]) == expected_root(state[audit.account_id])
         assert journal.verify().ok
+
+
+def test_delete_session_refused_after_the_audit(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """AssumeRoot for the delete task fails in one account: an error value, the rest is done."""
+    from rootctl.aws.session import SessionFactory
+    from rootctl.credentials import CredentialContext, apply_plan, build_plan
+    from rootctl.credentials.plan import COMMAND
+    from rootctl.journal import Journal
+    from rootctl.org.selection import SelectionSpec
+
+    with Sandbox.start(enabled_fixture()) as sb:
+        for key, value in sb.env().items():
+            monkeypatch.setenv(key, value)
+        journal = Journal(tmp_path / "j.db")
+        cc = CredentialContext.open(SessionFactory(), journal, command=COMMAND, reason="x")
+        plan = build_plan(cc.audit(cc.select(SelectionSpec())))
+        sb.set_faults(FaultConfig(fail_assume_root={PAYMENTS_PROD: "AccessDenied"}))
+        results = {r.plan.account_id: r for r in apply_plan(cc.broker, plan, cc.recorder)}
+        failed = results.pop(PAYMENTS_PROD)
+        assert failed.status == "error" and failed.error is not None
+        assert failed.error.code == "AccessDenied" and failed.steps == ()
+        assert all(r.status == "ok" and r.verified for r in results.values())
+        assert sb.root_state()[PAYMENTS_PROD]["access_keys"] != []
+        assert journal.verify().ok

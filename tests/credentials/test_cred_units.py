@@ -7,6 +7,7 @@ import io
 import json
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -30,6 +31,7 @@ from rootctl.org.accounts import OrgInventory
 from rootctl.org.selection import MANAGEMENT_SKIP_REASON, SelectionSpec, select_accounts, under
 from rootctl.reports import report_formats, writer_for
 from rootctl.results import Account, ErrorInfo
+from rootctl.tasks import Task
 
 MGMT, A, B, C, D = "111111111111", "222222222222", "333333333333", "444444444444", "555555555555"
 INVENTORY = OrgInventory(
@@ -251,3 +253,68 @@ def test_writers() -> None:
     text = out.getvalue()
     assert "FINDING" in text and "AccessDenied: no" in text and MANAGEMENT_SKIP_REASON in text
     assert "4 accounts: 1 with root credentials, 1 without, 1 errors, 1 skipped" in text
+
+
+class FakeIam:
+    """A root user's IAM as a delete session sees it, with chosen failures."""
+
+    def __init__(self, fail: dict[str, str]) -> None:
+        self.fail = fail
+        self.calls: list[str] = []
+
+    def __getattr__(self, name: str) -> Any:
+        def call(**kwargs: Any) -> dict[str, Any]:
+            from botocore.exceptions import ClientError
+
+            self.calls.append(name)
+            if name in self.fail:
+                raise ClientError({"Error": {"Code": self.fail[name], "Message": "no"}}, name)
+            return {}
+
+        return call
+
+
+class FakeBroker:
+    def __init__(self, iam: FakeIam, remaining: RootCredentials) -> None:
+        self.iam = iam
+        self.remaining = remaining
+        self.evicted: list[tuple[str, Task]] = []
+
+    def call(self, account_id: str, task: Task, service: str, fn: Any) -> Any:
+        if task is Task.AUDIT:
+            return self.remaining
+        return fn(self.iam)
+
+    def evict(self, account_id: str, task: Task) -> None:
+        self.evicted.append((account_id, task))
+
+
+def test_delete_account_outcomes(tmp_path: Path) -> None:
+    from rootctl.credentials.delete import delete_account
+
+    plan = build_plan(report_with(ok(A, ROOT))).accounts[0]
+    iam = FakeIam(
+        {
+            "deactivate_mfa_device": "EntityTemporarilyUnmodifiable",
+            "delete_access_key": "NoSuchEntity",
+        }
+    )
+    broker = FakeBroker(iam, RootCredentials(mfa_devices=ROOT.mfa_devices))
+    with Journal(tmp_path / "j.db") as journal:
+        result = delete_account(broker, plan, Recorder(journal, "delete-credentials", "op"))  # type: ignore[arg-type]
+        outcomes = [(r.step.action, r.outcome) for r in result.steps]
+        assert outcomes == [
+            ("delete-login-profile", "deleted"),
+            ("delete-access-key", "already-gone"),
+            ("delete-signing-certificate", "deleted"),
+            ("deactivate-mfa-device", "failed"),
+            ("delete-virtual-mfa-device", "not-attempted"),
+            ("deactivate-mfa-device", "failed"),
+        ]
+        assert "delete_virtual_mfa_device" not in iam.calls
+        assert broker.evicted == [(A, Task.AUDIT)]  # verified with a fresh audit session
+        assert result.status == "error" and result.verified is False
+        assert result.error is not None and result.error.code == "VerificationFailed"
+        verify = journal.list(action="verify")[0]
+        assert verify.outcome == "error" and "GAHT12345678" in (verify.error or "")
+        assert journal.verify().ok
