@@ -1,0 +1,413 @@
+"""rootctl's benchmark: one command, one table (docs/performance.md holds the results).
+
+    .venv/bin/python benchmarks/bench.py [--accounts 1000] [--latency-ms 50] [--throttle-rps 100]
+
+What it runs, every client in its own process against `rootctl sandbox serve` (also its
+own process) with N generated member accounts, both root-access features enabled and
+--latency-ms added to every call:
+
+  (a) `rootctl audit --output json` at each --concurrency given (default: rootctl's
+      default, 16, and 64);
+  (b) the sequential baseline: the same calls made one account after another with bare
+      boto3 (benchmarks/_plain.py baseline); with --baseline-accounts K < N it audits the
+      first K accounts and extrapolates the per-account part linearly to N (marked "≈");
+  (c) the floor: the same calls fired by bare boto3 threads, one account per thread, at
+      each --floor-threads count; the fastest is the floor.
+
+For each: wall time, sandbox calls answered per second, peak RSS (of that process alone,
+`os.wait4`), CPU of the client and of the sandbox; then a/b and a/c. Then `rootctl audit`
+under a token bucket of --throttle-rps calls per second: wall time against calls / rate
+and the failed accounts; `rootctl --help` (median of --help-runs); and the sandbox's boot
+time and RSS with --boot-accounts members. Figures, never assertions: the targets are in
+docs/performance.md. The load average is printed because a busy machine skews everything.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from _measure import Measured, load_average, machine, run_measured
+from _sandbox import SandboxProcess, write_fixture
+
+HERE = Path(__file__).resolve().parent
+THROTTLE_CODES = {
+    "Throttling",
+    "ThrottlingException",
+    "TooManyRequestsException",
+    "SlowDown",
+    "RequestLimitExceeded",
+}
+# Answers that are part of a correct audit: GetLoginProfile says NoSuchEntity when the
+# root user has no password.
+EXPECTED_ERRORS = {"NoSuchEntity"}
+DEFAULT_CONCURRENCY = "16,64"
+DEFAULT_FLOOR_THREADS = "16,32,64,128"
+
+
+@dataclass
+class Row:
+    """One measured run."""
+
+    name: str
+    accounts: int
+    wall_s: float
+    calls: int
+    throttled: int
+    server_errors: int
+    max_rss_mb: float
+    client_cpu_s: float
+    sandbox_cpu_s: float
+    failed_accounts: int
+    extrapolated: bool = False
+    notes: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def calls_per_s(self) -> float:
+        measured = self.notes.get("measured_wall_s", self.wall_s)
+        return self.calls / measured if measured else 0.0
+
+
+# -- runs -------------------------------------------------------------------------------------
+
+
+def _count(calls: list[dict[str, Any]]) -> tuple[int, int, int]:
+    """(answered calls, throttled answers, other errors) from the sandbox's call log."""
+    codes = Counter(
+        "ok"
+        if c["status"] < 400 or c["error_code"] in EXPECTED_ERRORS
+        else ("throttled" if c["error_code"] in THROTTLE_CODES else "error")
+        for c in calls
+    )
+    return codes["ok"], codes["throttled"], codes["error"]
+
+
+def _measure_against(
+    sb: SandboxProcess, argv: Sequence[str], env: dict[str, str], timeout: float
+) -> tuple[Measured, list[dict[str, Any]], float]:
+    sb.reset_calls()
+    before = sb.cpu_s()
+    result = run_measured(argv, env, timeout=timeout)
+    used = sb.cpu_s() - before
+    if result.returncode not in (0, 1, 3):
+        raise SystemExit(
+            f"{' '.join(argv[:6])}... failed ({result.returncode}): {result.stderr[-3000:]}"
+        )
+    return result, sb.calls(), used
+
+
+def run_rootctl_audit(
+    sb: SandboxProcess, workdir: Path, concurrency: int, name: str, timeout: float
+) -> Row:
+    journal = workdir / f"journal-{name.replace(' ', '-')}-{time.monotonic_ns()}.db"
+    argv = [
+        sys.executable, "-m", "rootctl", "audit", "--output", "json",
+        "--concurrency", str(concurrency),
+    ]  # fmt: skip
+    result, calls, server_cpu = _measure_against(
+        sb, argv, sb.client_env(ROOTCTL_JOURNAL=str(journal)), timeout
+    )
+    report = json.loads(result.stdout)
+    summary = report["summary"]
+    ok, throttled, errors = _count(calls)
+    return Row(
+        name=name,
+        accounts=summary["accounts"] - summary["skipped"],
+        wall_s=result.wall_s,
+        calls=ok,
+        throttled=throttled,
+        server_errors=errors,
+        max_rss_mb=result.max_rss_mb,
+        client_cpu_s=result.cpu_s,
+        sandbox_cpu_s=server_cpu,
+        failed_accounts=summary["errors"],
+        notes={"concurrency": concurrency, "exit": result.returncode},
+    )
+
+
+def run_plain(
+    sb: SandboxProcess, mode: str, threads: int, limit: int | None, name: str, timeout: float
+) -> Row:
+    argv = [sys.executable, str(HERE / "_plain.py"), mode, "--threads", str(threads)]
+    if limit:
+        argv += ["--limit", str(limit)]
+    result, calls, server_cpu = _measure_against(sb, argv, sb.client_env(), timeout)
+    data = json.loads(result.stdout)
+    ok, throttled, errors = _count(calls)
+    row = Row(
+        name=name,
+        accounts=data["audited"],
+        wall_s=result.wall_s,
+        calls=ok,
+        throttled=throttled,
+        server_errors=errors,
+        max_rss_mb=result.max_rss_mb,
+        client_cpu_s=result.cpu_s,
+        sandbox_cpu_s=server_cpu,
+        failed_accounts=data["errors"],
+        notes={"threads": data["threads"], "walk_s": data["walk_s"], "audit_s": data["audit_s"]},
+    )
+    if data["audited"] < data["accounts"]:
+        # Sequential, so the per-account part grows linearly: scale it to every account.
+        scale = data["accounts"] / data["audited"]
+        row.notes["measured_wall_s"] = result.wall_s
+        row.notes["measured_accounts"] = data["audited"]
+        row.wall_s = result.wall_s + data["audit_s"] * (scale - 1)
+        row.accounts = data["accounts"]
+        row.extrapolated = True
+    return row
+
+
+def time_help(runs: int) -> list[float]:
+    """Wall times of `rootctl --help` (the console script users run)."""
+    script = Path(sys.executable).parent / "rootctl"
+    argv = (
+        [str(script), "--help"] if script.exists() else [sys.executable, "-m", "rootctl", "--help"]
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    times = []
+    for _ in range(runs):
+        result = run_measured(argv, env, timeout=60)
+        if result.returncode != 0:
+            raise SystemExit(f"rootctl --help failed: {result.stderr}")
+        times.append(result.wall_s)
+    return times
+
+
+def boot_sandbox(workdir: Path, accounts: int) -> dict[str, float]:
+    fixture = write_fixture(workdir / f"boot-{accounts}.yaml", accounts)
+    with SandboxProcess(fixture) as sb:
+        rss, peak = sb.rss_mb()
+        return {"accounts": accounts, "boot_s": sb.boot_s, "rss_mb": rss, "peak_rss_mb": peak}
+
+
+# -- output -----------------------------------------------------------------------------------
+
+
+def _fmt_row(row: Row) -> str:
+    approx = "≈ " if row.extrapolated else ""
+    measured = (
+        f" (measured {row.notes['measured_accounts']} accounts in {row.notes['measured_wall_s']:.1f} s)"
+        if row.extrapolated
+        else ""
+    )
+    return (
+        f"| {row.name}{measured} | {row.accounts} | {approx}{row.wall_s:.1f} | {row.calls} | "
+        f"{row.calls_per_s:.0f} | {row.max_rss_mb:.0f} | {row.client_cpu_s:.1f} | "
+        f"{row.sandbox_cpu_s:.1f} | {row.failed_accounts} |"
+    )
+
+
+def render(results: dict[str, Any]) -> str:
+    lines: list[str] = []
+    info = results["machine"]
+    lines.append(
+        f"Measured {results['date']} on {info.get('cpu', '?')}, nproc {info['nproc']}, "
+        f"{info.get('memory', '?')} RAM, Python {info['python']}, boto3 {info.get('boto3')}, "
+        f"moto {info.get('moto')}; load average (1/5/15 min) {results['load_before']} before, "
+        f"{results['load_after']} after."
+    )
+    params = results["params"]
+    rows = [Row(**r) for r in results["rows"]]
+    if rows:
+        lines += [
+            "",
+            f"Audit of {params['accounts']} member accounts, {params['latency_ms']:g} ms latency per call:",
+            "",
+            "| run | accounts | wall s | calls | calls/s | peak RSS MB | client CPU s | sandbox CPU s | failed accounts |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+            *(_fmt_row(r) for r in rows),
+        ]
+        audits = [r for r in rows if r.name.startswith("(a)")]
+        baseline = next((r for r in rows if r.name.startswith("(b)")), None)
+        floors = [r for r in rows if r.name.startswith("(c)")]
+        floor = min(floors, key=lambda r: r.wall_s) if floors else None
+        if audits and (baseline or floor):
+            lines += ["", "| rootctl run | a/b | a/c |", "|---|---:|---:|"]
+            for a in audits:
+                ab = f"1/{baseline.wall_s / a.wall_s:.1f}" if baseline else "-"
+                ac = f"{a.wall_s / floor.wall_s:.2f}" if floor else "-"
+                lines.append(f"| {a.name} | {ab} | {ac} |")
+            if floor:
+                lines.append("")
+                lines.append(f"Floor: {floor.name} ({floor.wall_s:.1f} s).")
+    throttle = results.get("throttle")
+    if throttle:
+        row = Row(**throttle["row"])
+        ideal = row.calls / throttle["rate"]
+        lines += [
+            "",
+            f"Throttling: token bucket of {throttle['rate']:g} calls/s, `rootctl audit --concurrency {row.notes['concurrency']}`:",
+            "",
+            "| accounts | calls answered | calls / rate s | wall s | wall / (calls / rate) | throttled answers | failed accounts |",
+            "|---:|---:|---:|---:|---:|---:|---:|",
+            f"| {row.accounts} | {row.calls} | {ideal:.1f} | {row.wall_s:.1f} | {row.wall_s / ideal:.2f} | {row.throttled} | {row.failed_accounts} |",
+        ]
+    helps = results.get("help")
+    if helps:
+        lines += [
+            "",
+            f"`rootctl --help`: median {statistics.median(helps):.3f} s over {len(helps)} runs "
+            f"(min {min(helps):.3f}, max {max(helps):.3f}).",
+        ]
+    boot = results.get("boot")
+    if boot:
+        lines += [
+            "",
+            f"Sandbox with {boot['accounts']} member accounts: ready in {boot['boot_s']:.1f} s "
+            f"(process start to first answer), RSS {boot['rss_mb']:.0f} MB (peak {boot['peak_rss_mb']:.0f} MB).",
+        ]
+    return "\n".join(lines)
+
+
+# -- main -------------------------------------------------------------------------------------
+
+
+def _ints(text: str) -> list[int]:
+    return [int(part) for part in text.split(",") if part.strip()]
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description="Benchmark rootctl audit against the sandbox; print a table.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=__doc__,
+    )
+    parser.add_argument("--accounts", type=int, default=1000, help="Member accounts (1000).")
+    parser.add_argument("--latency-ms", type=float, default=50.0, help="Latency per call (50).")
+    parser.add_argument(
+        "--throttle-rps",
+        type=float,
+        default=100.0,
+        help="Token bucket rate for the throttling run (100; 0 skips it).",
+    )
+    parser.add_argument(
+        "--concurrency",
+        default=DEFAULT_CONCURRENCY,
+        help=f"rootctl --concurrency values for (a), comma-separated ({DEFAULT_CONCURRENCY}).",
+    )
+    parser.add_argument(
+        "--floor-threads",
+        default=DEFAULT_FLOOR_THREADS,
+        help=f"Thread counts tried for the floor (c) ({DEFAULT_FLOOR_THREADS}).",
+    )
+    parser.add_argument(
+        "--baseline-accounts",
+        type=int,
+        help="Accounts the sequential baseline really audits (default: all, up to 1000).",
+    )
+    parser.add_argument(
+        "--boot-accounts",
+        type=int,
+        default=5000,
+        help="Accounts of the boot-time sandbox (5000; 0 skips it).",
+    )
+    parser.add_argument("--help-runs", type=int, default=10, help="`rootctl --help` runs (10).")
+    parser.add_argument(
+        "--skip",
+        default="",
+        help="Comma-separated parts to skip: audit, baseline, floor, throttle, help, boot.",
+    )
+    parser.add_argument("--json", type=Path, help="Also write every figure to this JSON file.")
+    parser.add_argument(
+        "--timeout", type=float, default=3600.0, help="Seconds allowed per run (3600)."
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = parse_args(argv)
+    skip = {part.strip() for part in args.skip.split(",") if part.strip()}
+    results: dict[str, Any] = {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": machine(),
+        "load_before": load_average(),
+        "params": {
+            "accounts": args.accounts,
+            "latency_ms": args.latency_ms,
+            "throttle_rps": args.throttle_rps,
+        },
+        "rows": [],
+    }
+
+    def note(message: str) -> None:
+        print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+    with tempfile.TemporaryDirectory(prefix="rootctl-bench-") as tmp:
+        workdir = Path(tmp)
+        if "help" not in skip:
+            results["help"] = time_help(args.help_runs)
+            note(f"rootctl --help: median {statistics.median(results['help']):.3f} s")
+        if "boot" not in skip and args.boot_accounts:
+            results["boot"] = boot_sandbox(workdir, args.boot_accounts)
+            note(f"boot: {results['boot']}")
+        parts = {"audit", "baseline", "floor", "throttle"} - skip
+        if parts and not (args.throttle_rps == 0 and parts == {"throttle"}):
+            fixture = write_fixture(workdir / f"org-{args.accounts}.yaml", args.accounts)
+            note(f"starting the sandbox with {args.accounts} accounts")
+            with SandboxProcess(fixture, latency_ms=args.latency_ms) as sb:
+                note(f"sandbox ready in {sb.boot_s:.1f} s, RSS {sb.rss_mb()[0]:.0f} MB")
+                results["sandbox"] = {"boot_s": sb.boot_s, "rss_mb": sb.rss_mb()[0]}
+                _measure_all(sb, args, parts, workdir, results, note)
+                results["sandbox"]["rss_after_mb"] = sb.rss_mb()[0]
+    results["load_after"] = load_average()
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2))
+    print(render(results))
+
+
+def _measure_all(
+    sb: SandboxProcess,
+    args: argparse.Namespace,
+    parts: set[str],
+    workdir: Path,
+    results: dict[str, Any],
+    note: Any,
+) -> None:
+    rows: list[dict[str, Any]] = results["rows"]
+    if "audit" in parts:
+        for concurrency in _ints(args.concurrency):
+            name = f"(a) rootctl audit --concurrency {concurrency}"
+            row = run_rootctl_audit(sb, workdir, concurrency, name, args.timeout)
+            rows.append(asdict(row))
+            note(f"{name}: {row.wall_s:.1f} s, {row.max_rss_mb:.0f} MB")
+    if "baseline" in parts:
+        limit = args.baseline_accounts or min(args.accounts, 1000)
+        limit_arg = limit if limit < args.accounts else None
+        row = run_plain(
+            sb, "baseline", 1, limit_arg, "(b) sequential boto3, 1 account at a time", args.timeout
+        )
+        rows.append(asdict(row))
+        note(f"baseline: {row.wall_s:.1f} s")
+    if "floor" in parts:
+        for threads in _ints(args.floor_threads):
+            name = f"(c) boto3 threads, {threads} accounts at a time"
+            row = run_plain(sb, "floor", threads, None, name, args.timeout)
+            rows.append(asdict(row))
+            note(f"{name}: {row.wall_s:.1f} s")
+    if "throttle" in parts and args.throttle_rps > 0:
+        concurrency = _ints(args.concurrency)[0]
+        sb.set_faults(throttle_rps=args.throttle_rps)
+        try:
+            row = run_rootctl_audit(
+                sb, workdir, concurrency, f"throttled at {args.throttle_rps:g}/s", args.timeout
+            )
+        finally:
+            sb.set_faults()
+        results["throttle"] = {"rate": args.throttle_rps, "row": asdict(row)}
+        note(f"throttled: {row.wall_s:.1f} s, {row.failed_accounts} failed accounts")
+
+
+if __name__ == "__main__":
+    main()
