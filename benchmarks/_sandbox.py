@@ -47,6 +47,8 @@ class SandboxProcess:
         self.proc: subprocess.Popen[str] | None = None
         self.env: dict[str, str] = {}
         self.boot_s = 0.0
+        self.stop_s = 0.0
+        self.killed = False  # True when SIGINT did not stop it within 30 s
         self._stderr: IO[bytes] | None = None
 
     def start(self, timeout: float = 900.0) -> SandboxProcess:
@@ -125,13 +127,17 @@ class SandboxProcess:
         return current / 1024.0, peak / 1024.0
 
     def stop(self) -> None:
+        """Ctrl-C (SIGINT), as a user stops it; SIGKILL if that has not worked in 30 s."""
+        started = time.perf_counter()
         if self.proc is not None and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGINT)
             try:
                 self.proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
+                self.killed = True
                 self.proc.kill()
                 self.proc.wait()
+        self.stop_s = time.perf_counter() - started
         if self.proc is not None and self.proc.stdout is not None:
             self.proc.stdout.close()
         if self._stderr is not None:

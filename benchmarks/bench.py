@@ -18,7 +18,8 @@ For each: wall time, sandbox calls answered per second, peak RSS (of that proces
 `os.wait4`), CPU of the client and of the sandbox; then a/b and a/c. Then `rootctl audit`
 under a token bucket of --throttle-rps calls per second: wall time against calls / rate
 and the failed accounts; `rootctl --help` (median of --help-runs); and the sandbox's boot
-time and RSS with --boot-accounts members. Figures, never assertions: the targets are in
+time and RSS with --boot-accounts members. With --repeat N each (a) and (c) configuration
+runs N times, interleaved, and the fastest run is reported (all times are listed). Figures, never assertions: the targets are in
 docs/performance.md. The load average is printed because a busy machine skews everything.
 """
 
@@ -187,9 +188,20 @@ def time_help(runs: int) -> list[float]:
 
 def boot_sandbox(workdir: Path, accounts: int) -> dict[str, float]:
     fixture = write_fixture(workdir / f"boot-{accounts}.yaml", accounts)
-    with SandboxProcess(fixture) as sb:
+    sb = SandboxProcess(fixture).start()
+    try:
         rss, peak = sb.rss_mb()
-        return {"accounts": accounts, "boot_s": sb.boot_s, "rss_mb": rss, "peak_rss_mb": peak}
+    finally:
+        stopping = time.perf_counter()
+        sb.stop()
+    return {
+        "accounts": accounts,
+        "boot_s": sb.boot_s,
+        "rss_mb": rss,
+        "peak_rss_mb": peak,
+        "stop_s": time.perf_counter() - stopping,
+        "stop_killed": sb.killed,
+    }
 
 
 # -- output -----------------------------------------------------------------------------------
@@ -202,6 +214,9 @@ def _fmt_row(row: Row) -> str:
         if row.extrapolated
         else ""
     )
+    runs = row.notes.get("runs_s", [])
+    if len(runs) > 1:
+        measured += f" (fastest of {', '.join(f'{t:.1f}' for t in runs)} s)"
     return (
         f"| {row.name}{measured} | {row.accounts} | {approx}{row.wall_s:.1f} | {row.calls} | "
         f"{row.calls_per_s:.0f} | {row.max_rss_mb:.0f} | {row.client_cpu_s:.1f} | "
@@ -266,7 +281,8 @@ def render(results: dict[str, Any]) -> str:
         lines += [
             "",
             f"Sandbox with {boot['accounts']} member accounts: ready in {boot['boot_s']:.1f} s "
-            f"(process start to first answer), RSS {boot['rss_mb']:.0f} MB (peak {boot['peak_rss_mb']:.0f} MB).",
+            f"(process start to first answer), RSS {boot['rss_mb']:.0f} MB (peak {boot['peak_rss_mb']:.0f} MB); "
+            f"Ctrl-C (SIGINT) to exit: {boot.get('stop_s', float('nan')):.1f} s.",
         ]
     return "\n".join(lines)
 
@@ -319,6 +335,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         default="",
         help="Comma-separated parts to skip: audit, baseline, floor, throttle, help, boot.",
     )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="Runs of each (a) and (c) configuration; the fastest is reported (1).",
+    )
     parser.add_argument("--json", type=Path, help="Also write every figure to this JSON file.")
     parser.add_argument(
         "--timeout", type=float, default=3600.0, help="Seconds allowed per run (3600)."
@@ -361,6 +383,8 @@ def main(argv: Sequence[str] | None = None) -> None:
                 results["sandbox"] = {"boot_s": sb.boot_s, "rss_mb": sb.rss_mb()[0]}
                 _measure_all(sb, args, parts, workdir, results, note)
                 results["sandbox"]["rss_after_mb"] = sb.rss_mb()[0]
+            results["sandbox"]["stop_s"] = sb.stop_s
+            results["sandbox"]["stop_killed"] = sb.killed
     results["load_after"] = load_average()
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
@@ -376,26 +400,35 @@ def _measure_all(
     note: Any,
 ) -> None:
     rows: list[dict[str, Any]] = results["rows"]
-    if "audit" in parts:
-        for concurrency in _ints(args.concurrency):
-            name = f"(a) rootctl audit --concurrency {concurrency}"
-            row = run_rootctl_audit(sb, workdir, concurrency, name, args.timeout)
-            rows.append(asdict(row))
-            note(f"{name}: {row.wall_s:.1f} s, {row.max_rss_mb:.0f} MB")
+    best: dict[str, Row] = {}
+
+    def keep(row: Row) -> None:
+        """The fastest of --repeat runs stands for the configuration; all times are kept."""
+        earlier = best.get(row.name)
+        times = [*(earlier.notes["runs_s"] if earlier else []), round(row.wall_s, 1)]
+        if earlier is None or row.wall_s < earlier.wall_s:
+            best[row.name] = row
+        best[row.name].notes["runs_s"] = times
+        note(f"{row.name}: {row.wall_s:.1f} s, {row.max_rss_mb:.0f} MB")
+
+    # Rounds interleave the configurations, so a burst of load on a shared machine does not
+    # land on one configuration only.
+    for _ in range(args.repeat):
+        if "audit" in parts:
+            for concurrency in _ints(args.concurrency):
+                name = f"(a) rootctl audit --concurrency {concurrency}"
+                keep(run_rootctl_audit(sb, workdir, concurrency, name, args.timeout))
+        if "floor" in parts:
+            for threads in _ints(args.floor_threads):
+                name = f"(c) boto3 threads, {threads} accounts at a time"
+                keep(run_plain(sb, "floor", threads, None, name, args.timeout))
     if "baseline" in parts:
         limit = args.baseline_accounts or min(args.accounts, 1000)
         limit_arg = limit if limit < args.accounts else None
-        row = run_plain(
-            sb, "baseline", 1, limit_arg, "(b) sequential boto3, 1 account at a time", args.timeout
-        )
-        rows.append(asdict(row))
-        note(f"baseline: {row.wall_s:.1f} s")
-    if "floor" in parts:
-        for threads in _ints(args.floor_threads):
-            name = f"(c) boto3 threads, {threads} accounts at a time"
-            row = run_plain(sb, "floor", threads, None, name, args.timeout)
-            rows.append(asdict(row))
-            note(f"{name}: {row.wall_s:.1f} s")
+        name = "(b) sequential boto3, 1 account at a time"
+        keep(run_plain(sb, "baseline", 1, limit_arg, name, args.timeout))
+    order = {"(a)": 0, "(b)": 1, "(c)": 2}
+    rows += [asdict(r) for r in sorted(best.values(), key=lambda r: order[r.name[:3]])]
     if "throttle" in parts and args.throttle_rps > 0:
         concurrency = _ints(args.concurrency)[0]
         sb.set_faults(throttle_rps=args.throttle_rps)
