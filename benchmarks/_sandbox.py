@@ -66,6 +66,9 @@ class SandboxProcess:
             stdin=subprocess.DEVNULL,
             text=True,
             env=_clean_env(),
+            # A shell starting the benchmark in the background (`... &`) ignores SIGINT, and
+            # children inherit that: restore it so that Ctrl-C (our stop) works.
+            preexec_fn=_default_sigint,
         )
         assert self.proc.stdout is not None
         deadline = started + timeout
@@ -149,6 +152,10 @@ class SandboxProcess:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _clean_env() -> dict[str, str]:
