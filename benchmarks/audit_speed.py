@@ -46,8 +46,8 @@ def fixture(accounts: int) -> str:
 
 
 @contextmanager
-def sandbox(accounts: int, latency_ms: float) -> Iterator[dict[str, str]]:
-    """`rootctl sandbox serve` in a child process; yields the environment it exports."""
+def sandbox(accounts: int, latency_ms: float) -> Iterator[tuple[dict[str, str], int]]:
+    """`rootctl sandbox serve` in a child process; yields the environment it exports and its pid."""
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "org.json"  # JSON is YAML
         path.write_text(fixture(accounts))
@@ -72,7 +72,7 @@ def sandbox(accounts: int, latency_ms: float) -> Iterator[dict[str, str]]:
                 raise SystemExit(
                     f"sandbox did not start: {proc.stderr.read() if proc.stderr else ''}"
                 )
-            yield env
+            yield env, proc.pid
         finally:
             proc.terminate()
             proc.wait(timeout=30)
@@ -84,6 +84,7 @@ class Run:
     accounts: int
     peak_rss_mib: float
     summary: dict[str, int]
+    cpu_s: float
 
 
 def run_rootctl(env: dict[str, str], extra: list[str], journal_dir: str | None) -> Run:
@@ -110,7 +111,19 @@ def run_rootctl(env: dict[str, str], extra: list[str], journal_dir: str | None) 
             raise SystemExit(f"rootctl audit failed ({proc.returncode})")
         report = json.loads(out.read_text())
     # ru_maxrss is KiB on Linux.
-    return Run(seconds, report["summary"]["accounts"], usage.ru_maxrss / 1024, report["summary"])
+    cpu = usage.ru_utime + usage.ru_stime
+    return Run(
+        seconds, report["summary"]["accounts"], usage.ru_maxrss / 1024, report["summary"], cpu
+    )
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) a process has used so far (Linux /proc)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def sequential_audit(env: dict[str, str], limit: int | None) -> tuple[float, float, int]:
@@ -147,6 +160,43 @@ def sequential_audit(env: dict[str, str], limit: int | None) -> tuple[float, flo
         )
     done = time.perf_counter()
     return walked - start, done - walked, min(len(members), limit or len(members))
+
+
+def threaded_floor(env: dict[str, str], threads: int) -> float:
+    """The same calls from bare boto3 threads, one account per thread: what this machine allows."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    config = Config(
+        retries={"mode": "standard", "max_attempts": 3}, max_pool_connections=threads + 4
+    )
+    session = boto3.Session(
+        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+        region_name=env["AWS_REGION"],
+    )
+    url = env["AWS_ENDPOINT_URL"]
+    start = time.perf_counter()
+    org = session.client("organizations", endpoint_url=url, config=config)
+    sts = session.client("sts", endpoint_url=url, config=config)
+    management = org.describe_organization()["Organization"]["MasterAccountId"]
+    members = [a for a in walk(org) if a["Id"] != management and a.get("Status") == "ACTIVE"]
+
+    def one(account: dict[str, Any]) -> None:
+        creds = sts.assume_root(TargetPrincipal=account["Id"], TaskPolicyArn={"arn": AUDIT_ARN})
+        audit_one(
+            session.client(
+                "iam",
+                endpoint_url=url,
+                config=config,
+                aws_access_key_id=creds["Credentials"]["AccessKeyId"],
+                aws_secret_access_key=creds["Credentials"]["SecretAccessKey"],
+                aws_session_token=creds["Credentials"]["SessionToken"],
+            )
+        )
+
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(one, members))
+    return time.perf_counter() - start
 
 
 def walk(org: Any) -> list[dict[str, Any]]:
@@ -200,6 +250,12 @@ def main() -> None:
         "--concurrency", type=int, action="append", help="rootctl runs to time (repeatable)"
     )
     parser.add_argument(
+        "--floor-threads",
+        type=int,
+        default=0,
+        help="also time bare boto3 threads making the same calls (the machine's floor)",
+    )
+    parser.add_argument(
         "--baseline-sample",
         type=int,
         default=0,
@@ -210,22 +266,27 @@ def main() -> None:
     print(f"date: {time.strftime('%Y-%m-%d %H:%M')}; load average {os.getloadavg()[0]:.2f}")
     print(f"sandbox: {args.accounts} accounts, {args.latency_ms:g} ms added to every call")
     runs: list[tuple[str, Run]] = []
-    with sandbox(args.accounts, args.latency_ms) as env:
+    with sandbox(args.accounts, args.latency_ms) as (env, server):
         for concurrency in args.concurrency or [0]:
             extra = ["--concurrency", str(concurrency)] if concurrency else []
             label = f"--concurrency {concurrency}" if concurrency else "default concurrency (16)"
             for where in ("disk", "tmpfs") if Path("/dev/shm").is_dir() else ("disk",):
+                before = cpu_seconds(server)
                 run = run_rootctl(env, extra, "/dev/shm" if where == "tmpfs" else None)
                 runs.append((f"{label}, journal on {where}", run))
                 print(
                     f"rootctl audit, {label}, journal on {where}: {run.seconds:.1f} s for "
-                    f"{run.accounts} accounts, peak RSS {run.peak_rss_mib:.0f} MiB"
+                    f"{run.accounts} accounts, peak RSS {run.peak_rss_mib:.0f} MiB, CPU "
+                    f"{run.cpu_s:.1f} s (sandbox CPU {cpu_seconds(server) - before:.1f} s)"
                 )
         subset = run_rootctl(env, ["--ou", "/root/sandbox"], None)
         print(
             f"rootctl audit of one OU: {subset.seconds:.1f} s for {subset.accounts} accounts, "
             f"peak RSS {subset.peak_rss_mib:.0f} MiB (memory stays flat: compare with above)"
         )
+        floor = threaded_floor(env, args.floor_threads) if args.floor_threads else None
+        if floor is not None:
+            print(f"bare boto3, {args.floor_threads} threads, same calls: {floor:.1f} s")
         walk_s, accounts_s, audited = sequential_audit(env, args.baseline_sample or None)
         targets = runs[0][1].summary["accounts"] - runs[0][1].summary["skipped"]
         estimate = walk_s + accounts_s * targets / audited
@@ -236,6 +297,8 @@ def main() -> None:
         )
         for label, run in runs:
             print(f"speedup, {label}: {estimate / run.seconds:.1f}x")
+        if floor is not None:
+            print(f"speedup, bare boto3 threads: {estimate / floor:.1f}x")
     print(f"load average at the end: {os.getloadavg()[0]:.2f}")
 
 

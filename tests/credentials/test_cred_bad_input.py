@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cred_helpers import invoke, mutating, run_cli
+from cred_helpers import cli_env, invoke, mutating, run_cli
 
 from rootctl.sandbox import Sandbox
 
-from conftest import MANAGEMENT, PAYMENTS_PROD, SUSPENDED, enabled_fixture
+from conftest import (
+    EXPERIMENTS,
+    MANAGEMENT,
+    PAYMENTS_PROD,
+    SECURITY,
+    SUSPENDED,
+    client,
+    enabled_fixture,
+)
 
 
 @pytest.fixture(scope="module")
@@ -31,6 +42,7 @@ CASES = [
     (["audit", "--ou", "/root/workloads", "--exclude-ou", "/root/workloads"], "selection is empty"),
     (["audit", "--concurrency", "0"], "--concurrency must be between 1"),
     (["audit", "-o", "xml"], "'xml' is not one of"),
+    (["audit", "--out", "/nonexistent/dir/report.json"], "--out: directory /nonexistent/dir"),
     (["delete-credentials", "--yes"], "--reason is required"),
     (["delete-credentials", "--reason", "  ", "--yes"], "--reason is required"),
     (["delete-credentials", "--only", "passwords", "--reason", "x", "--yes"], "--only: passwords"),
@@ -80,3 +92,40 @@ def test_reason_pattern_from_config(sb: Sandbox, tmp_path: Path) -> None:
     )  # fmt: skip
     assert result.exit_code == 2 and "reason_pattern" in result.output
     assert mutating(sb) == []
+
+
+def test_a_member_account_caller_is_refused_up_front(sb: Sandbox, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from rootctl.cli.main import cli
+
+    env = {**cli_env(sb, tmp_path / "j.db"), **sb.env(sb.credentials_for(PAYMENTS_PROD))}
+    for args in (
+        ["audit"],
+        ["delete-credentials", "--reason", "x", "--yes"],
+        ["allow-password-recovery", EXPERIMENTS, "--reason", "x", "--yes"],
+    ):
+        sb.reset_calls()
+        result = CliRunner().invoke(cli, args, env=env, catch_exceptions=False)
+        assert result.exit_code == 2, result.output
+        assert "neither the management account (111111111111) nor the IAM delegated" in (
+            result.output
+        )
+        assert [c["action"] for c in sb.calls() if c["action"] == "AssumeRoot"] == []
+
+
+def test_the_iam_delegated_administrator_may_audit(sb: Sandbox, tmp_path: Path) -> None:
+    org = client(sb, "organizations")
+    org.register_delegated_administrator(AccountId=SECURITY, ServicePrincipal="iam.amazonaws.com")
+    try:
+        env = {**cli_env(sb, tmp_path / "j.db"), **sb.env(sb.credentials_for(SECURITY))}
+        proc = subprocess.run(
+            [sys.executable, "-m", "rootctl", "audit", "--accounts", PAYMENTS_PROD, "-o", "json"],
+            env=env, capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        assert proc.returncode == 0, proc.stderr
+        assert json.loads(proc.stdout)["operator"].startswith(f"arn:aws:iam::{SECURITY}:")
+    finally:
+        org.deregister_delegated_administrator(
+            AccountId=SECURITY, ServicePrincipal="iam.amazonaws.com"
+        )

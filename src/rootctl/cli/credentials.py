@@ -191,6 +191,8 @@ def audit(
     spec = parse_selection(accounts, ous, exclude, exclude_ous)
     check_concurrency(concurrency)
     writer = writer_for(output)
+    if out_path is not None and not out_path.parent.is_dir():
+        raise UsageError(f"--out: directory {out_path.parent} does not exist")
     rt = runtime(ctx, config=config_path, journal=journal_path)
     _check_task(rt.config, Task.AUDIT)
     cc = _context(rt, "audit", concurrency)

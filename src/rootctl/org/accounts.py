@@ -12,6 +12,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from botocore.exceptions import ClientError
+
+from rootctl.errors import UsageError, code_is
 from rootctl.results import Account
 
 if TYPE_CHECKING:
@@ -23,7 +26,10 @@ PERMISSIONS = (
     "organizations:ListRoots",
     "organizations:ListOrganizationalUnitsForParent",
     "organizations:ListAccountsForParent",
+    # Only when the caller is not the management account: is it the IAM delegated admin?
+    "organizations:ListDelegatedAdministrators",
 )
+IAM_PRINCIPAL = "iam.amazonaws.com"
 _WALK_WORKERS = 8
 
 
@@ -46,10 +52,26 @@ class _Parent:
     path: str
 
 
-def list_accounts(factory: SessionFactory) -> OrgInventory:
-    """Read the organization: id, management account, accounts with OU paths, all OU paths."""
+def list_accounts(factory: SessionFactory, *, for_root_sessions: bool = True) -> OrgInventory:
+    """Read the organization: id, management account, accounts with OU paths, all OU paths.
+
+    With `for_root_sessions`, first make sure the caller may call AssumeRoot at all (the
+    management account or the IAM delegated administrator): otherwise every account would
+    fail the same way, so it is a usage error, raised before any root session.
+    """
     org = factory.client("organizations")
-    described = org.describe_organization()["Organization"]
+    caller = factory.caller_identity().account
+    try:
+        described = org.describe_organization()["Organization"]
+    except ClientError as exc:
+        if code_is(exc, "AWSOrganizationsNotInUse"):
+            raise UsageError(
+                f"account {caller} is not in an AWS organization: run rootctl with credentials "
+                "of the organization's management account or its IAM delegated administrator"
+            ) from exc
+        raise
+    if for_root_sessions:
+        check_root_session_caller(org, caller, str(described["MasterAccountId"]))
     roots = _pages(org, "list_roots", "Roots")
     level = [_Parent(str(root["Id"]), "/root") for root in roots]
     accounts: list[Account] = []
@@ -69,6 +91,27 @@ def list_accounts(factory: SessionFactory) -> OrgInventory:
         accounts=tuple(accounts),
         ou_paths=frozenset(paths),
     )
+
+
+def check_root_session_caller(org: Any, caller: str, management_account_id: str) -> None:
+    """UsageError unless `caller` is the management account or the IAM delegated admin."""
+    if caller == management_account_id:
+        return
+    admins: list[str] = []
+    try:
+        for page in org.get_paginator("list_delegated_administrators").paginate(
+            ServicePrincipal=IAM_PRINCIPAL
+        ):
+            admins.extend(str(admin["Id"]) for admin in page.get("DelegatedAdministrators", []))
+    except ClientError as exc:
+        if not code_is(exc, "AccessDenied", "AccessDeniedException"):
+            raise
+    if caller not in admins:
+        raise UsageError(
+            f"account {caller} is neither the management account ({management_account_id}) "
+            "nor the IAM delegated administrator: AssumeRoot is only allowed from those; run "
+            "rootctl with their credentials"
+        )
 
 
 def _read_parent(org: Any, parent: _Parent) -> tuple[list[_Parent], list[Account]]:
