@@ -116,6 +116,10 @@ def test_delete_everything_except_exceptions(big: Sandbox, tmp_path: Path, confi
         PAYMENTS_PROD,
         DATA_PROD,
     }
+    clean = run_cli(
+        big, journal, "audit", "--exclude", f"{PAYMENTS_PROD},{DATA_PROD}", "--fail-on-findings"
+    )
+    assert clean.returncode == 0, clean.stdout[-2000:]
     again = run_cli(big, journal, "delete-credentials", "-c", str(config), "--reason", "x", "--yes")
     assert again.returncode == 0 and "Nothing to delete." in again.stderr
 

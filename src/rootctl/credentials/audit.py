@@ -35,6 +35,8 @@ PERMISSIONS = (
     "iam:ListSigningCertificates",
     "iam:ListMFADevices",
 )
+# The task policies this module opens root sessions with (rootctl.permissions).
+TASKS = (Task.AUDIT,)
 # Reads of one account that run at the same time, besides the account's own worker.
 READS_PER_ACCOUNT = 4
 

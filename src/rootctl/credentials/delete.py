@@ -36,6 +36,8 @@ PERMISSIONS = (
     "iam:DeactivateMFADevice",
     "iam:DeleteVirtualMFADevice",
 )
+# The task policies this module opens root sessions with (rootctl.permissions).
+TASKS = (Task.DELETE, Task.AUDIT)  # audit: the verification session
 RECONCILED_NOTE = (
     "found absent when re-audited: an interrupted run made this call but was stopped "
     "before journaling it"

@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 
 COMMAND = "allow-password-recovery"
 PERMISSIONS = ("sts:AssumeRoot", "iam:GetLoginProfile", "iam:CreateLoginProfile")
+# The task policies this module opens root sessions with (rootctl.permissions).
+TASKS = (Task.CREATE_PASSWORD,)
 RecoveryStatus = Literal["ok", "refused", "error"]
 
 
