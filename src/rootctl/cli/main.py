@@ -36,7 +36,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "audit": (
         "rootctl.cli.credentials:audit",
-        "Audit root user credentials of member accounts (table, JSON or CSV).",
+        "Audit root user credentials of member accounts (table, JSON, CSV, HTML, OCSF, ASFF).",
     ),
     "delete-credentials": (
         "rootctl.cli.credentials:delete_credentials",
