@@ -311,27 +311,7 @@ _PRECHECK = (
     "(GetCallerIdentity) and that the target is an ACTIVE member account: a refused "
     "AssumeRoot reaches AWS (and CloudTrail) and exits 1"
 )
-XFAIL: dict[str, str] = {
-    **{f"{c} / endpoint not a URL": _ENDPOINT for c in COMMANDS},
-    **{f"{c} / endpoint without host": _ENDPOINT for c in COMMANDS},
-    **{f"{c} / not the management account": _MEMBER for c in COMMANDS if c not in MEMBERS_MAY_RUN},
-    **{
-        f"{c} / rejected keys": _PRECHECK
-        for c in ("exec", "unlock s3", "unlock sqs", "list-locked", "restore")
-    },
-    "unlock s3 / unknown account": _PRECHECK,
-    "list-locked / unknown account": _PRECHECK,
-    "unlock s3 / management account": _PRECHECK,
-    "exec / management account": _PRECHECK,
-    "audit / out in a missing directory": (
-        "cli/credentials.py audit: --out is opened only after the audit (every AssumeRoot "
-        "made) and the OSError escapes as a traceback"
-    ),
-    "restore / journal missing": (
-        "restore opens --journal with create=True (cli/common.py Runtime.journal): a mistyped "
-        "path creates an empty journal and the error does not name the file"
-    ),
-}
+XFAIL: dict[str, str] = {}  # every gap reported with issue 7 is fixed
 
 
 @pytest.fixture(scope="module")

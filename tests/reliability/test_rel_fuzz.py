@@ -271,19 +271,13 @@ FIXTURE = st.one_of(
 def test_any_fixture_validates_or_is_a_usage_error(data: Any) -> None:
     if not isinstance(data, dict):
         return  # load_fixture takes a mapping (or a path); a YAML file that is not one is checked elsewhere
-    # one_line=False: a key with a line break is echoed raw (the xfail below).
-    fixture = usage_or(load_fixture, data, one_line=False)
+    fixture = usage_or(load_fixture, data)
     if fixture is not None:
         assert 0 <= fixture.generate.accounts <= 20_000
         for account in fixture.organization.accounts:
             assert re.fullmatch(r"\d{12}", account.id)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="sandbox/fixture.py _first_error joins the pydantic location with str(): a key "
-    "holding a line break splits the one-line error (config/fields.py show() uses repr)",
-)
 def test_a_fixture_error_naming_a_key_with_a_line_break_is_one_line() -> None:
     with pytest.raises(UsageError) as caught:
         load_fixture({"organization": {"bad\nkey": 1}})

@@ -237,10 +237,24 @@ def test_a_missing_bucket_is_bad_input_found_in_the_session(
     assert entry.command == "unlock s3" and "does not exist" in (entry.error or "")
 
 
-def test_a_refused_assume_root_exits_1_and_is_journaled(run: Run, tmp_path: Path) -> None:
-    result = run("list-locked", "s3", "--account", SUSPENDED)
+def test_a_refused_assume_root_exits_1_and_is_journaled(
+    run: Run, tmp_path: Path, enabled_sandbox: Sandbox
+) -> None:
+    from rootctl.sandbox import FaultConfig
+
+    enabled_sandbox.set_faults(FaultConfig(fail_assume_root={PAYMENTS_PROD: "AccessDenied"}))
+    result = run("list-locked", "s3", "--account", PAYMENTS_PROD)
     assert result.exit_code == 1
-    assert f"could not open a s3-unlock root session in {SUSPENDED}" in result.stderr
+    assert f"could not open a s3-unlock root session in {PAYMENTS_PROD}" in result.stderr
     assert "AccessDenied" in result.stderr and result.stderr.count("\n") == 1
     [entry] = journal(tmp_path).list(action="assume-root")
-    assert entry.outcome == "error" and "is SUSPENDED" in (entry.error or "")
+    assert entry.outcome == "error" and "Injected failure" in (entry.error or "")
+
+
+def test_a_suspended_account_is_bad_input_before_any_session(
+    run: Run, enabled_sandbox: Sandbox
+) -> None:
+    enabled_sandbox.reset_calls()
+    result = run("list-locked", "s3", "--account", SUSPENDED)
+    assert result.exit_code == 2 and "SUSPENDED" in result.stderr
+    assert not [c for c in enabled_sandbox.calls() if c["action"] == "AssumeRoot"]

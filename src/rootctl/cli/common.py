@@ -61,6 +61,14 @@ class Runtime:
             self._journal = Journal(self.journal_path or Journal.default_path())
         return self._journal
 
+    def existing_journal(self) -> Journal:
+        """The journal for commands that read entries from it: a missing file is bad input."""
+        if self._journal is None:
+            from rootctl.journal import Journal
+
+            self._journal = Journal(self.journal_path or Journal.default_path(), create=False)
+        return self._journal
+
     def operator_arn(self) -> str:
         return self.factory.caller_identity().arn
 

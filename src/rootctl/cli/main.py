@@ -108,6 +108,11 @@ def _as_command_error(exc: Exception) -> CommandError | None:
 
     if isinstance(exc, RootctlError):
         return CommandError(str(exc), exc.exit_code)
+    if isinstance(exc, ValueError) and str(exc).startswith("Invalid endpoint"):
+        # botocore's answer to a malformed AWS_ENDPOINT_URL / endpoint_url setting
+        return CommandError(
+            f"{exc}: AWS_ENDPOINT_URL must be a URL such as http://127.0.0.1:5050", 2
+        )
     if isinstance(exc, (bex.NoCredentialsError, bex.PartialCredentialsError)):
         return CommandError(
             "no AWS credentials found: set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (or run `rootctl sandbox serve`)",

@@ -139,7 +139,7 @@ def _load_plan(
     journal_path: Path | None = None,
     terraform_dir: Path | None = None,
 ) -> tuple[Any, OrgState, OrgPlan]:
-    from rootctl.org.features import read_state
+    from rootctl.org.features import read_state, require_central_caller
     from rootctl.org.plan import build_plan
 
     rt = runtime(ctx, config=config_path, journal=journal_path)
@@ -164,6 +164,7 @@ def _load_plan(
             "the config manages nothing: set centralize_root_access, delegated_administrator or guardrails (docs/config.md)"
         )
     state = read_state(rt.factory)
+    require_central_caller(state, "plan and apply")
     return rt, state, build_plan(config, state)
 
 

@@ -283,7 +283,7 @@ def restore(
     from rootctl.sessions.rules import reason_or_default
 
     rt = runtime(ctx, config=config_path, journal=journal_path)
-    backup = backup_of(rt.journal.get(entry_id))
+    backup = backup_of(rt.existing_journal().get(entry_id))
     _confirmable(yes, dry_run)
     reason = reason_or_default(rt.config, reason, f"restore of journal entry {entry_id}")
     pctx = _context(rt, "restore", reason)

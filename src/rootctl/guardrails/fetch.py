@@ -506,9 +506,10 @@ def check_guardrails(
     The management account is left out by default (SCPs do not apply to it); named in
     `account_ids` it is reported as exempt.
     """
-    from rootctl.org.features import read_state
+    from rootctl.org.features import read_state, require_central_caller
 
     state = read_state(factory, with_scps=False)
+    require_central_caller(state, "reading the SCPs of every account")
     snapshot = read_scp_paths(factory, account_ids, members_only=account_ids is None)
     analysis = analyze(snapshot.paths(), management_account=snapshot.management_account_id)
     features = None if state.enabled_features is None else tuple(state.enabled_features)

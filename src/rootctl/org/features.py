@@ -103,6 +103,16 @@ def read_state(factory: SessionFactory, *, with_scps: bool = True) -> OrgState:
     return state
 
 
+def require_central_caller(state: OrgState, what: str) -> None:
+    """UsageError for a member account that is neither management nor IAM delegated admin."""
+    if state.caller_role == "member":
+        raise UsageError(
+            f"account {state.caller_account} is neither the management account "
+            f"({state.management_account_id}) nor the IAM delegated administrator: {what} needs "
+            "their credentials"
+        )
+
+
 def _read_delegation(org: Any, state: OrgState) -> None:
     try:
         pages = org.get_paginator("list_delegated_administrators").paginate(

@@ -159,9 +159,13 @@ class Fixture(_Model):
 
 def _first_error(source: str, exc: ValidationError) -> UsageError:
     error = exc.errors()[0]
-    where = ".".join(str(p) for p in error["loc"]) or "(top level)"
+    # repr() for odd keys: a key holding a line break must not split the one-line error
+    where = (
+        ".".join(str(p) if str(p).isprintable() else repr(p) for p in error["loc"]) or "(top level)"
+    )
     more = f" (+{len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
-    return UsageError(f"{source}: {where}: {error['msg']}{more}")
+    message = " ".join(str(error["msg"]).split())
+    return UsageError(f"{source}: {where}: {message}{more}")
 
 
 def load_fixture(source: str | Path | dict[str, Any] | None) -> Fixture:

@@ -37,7 +37,14 @@ T = TypeVar("T")
 # What the operator's identity needs for every privileged command; the session itself is
 # limited by its task policy (see `s3.PERMISSIONS`, `sqs.PERMISSIONS`). In the caller's IAM
 # policy, scope it with the `sts:TaskPolicyArn` condition to the tasks you allow.
-PERMISSIONS = ("sts:AssumeRoot", "sts:GetCallerIdentity")
+PERMISSIONS = (
+    "sts:AssumeRoot",
+    "sts:GetCallerIdentity",
+    # the checks before the first root session: caller role and target account
+    "organizations:DescribeOrganization",
+    "organizations:ListDelegatedAdministrators",
+    "organizations:DescribeAccount",
+)
 
 
 class SessionFailed(RootctlError):
@@ -55,6 +62,7 @@ class PrivilegedContext:
     reason: str | None
     recorder: Recorder = field(init=False)
     _broker: RootSessionBroker | None = field(default=None, init=False, repr=False)
+    _checked: set[str] = field(default_factory=set, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.recorder = Recorder(self.journal, self.command, self.reason, self._operator)
@@ -117,7 +125,44 @@ class PrivilegedContext:
             account_id, task, lambda: self.broker.client(account_id, task, "sqs", region)
         )
 
+    def precheck(self, account_id: str) -> None:
+        """Before the first root session: the operator's credentials work, the caller may call
+        AssumeRoot, and the target is an ACTIVE member account. A refused AssumeRoot would
+        otherwise reach AWS (and CloudTrail) for what is bad input."""
+        if account_id in self._checked:
+            return
+        from rootctl.org.accounts import check_root_session_caller
+
+        caller = self.factory.caller_identity().account  # UsageError for rejected keys
+        org = self.factory.client("organizations")
+        try:
+            management = str(org.describe_organization()["Organization"]["MasterAccountId"])
+        except ClientError as exc:
+            raise UsageError(
+                f"account {caller} cannot read its organization ({error_code(exc)}): run rootctl "
+                "with the management account's or the IAM delegated administrator's credentials"
+            ) from exc
+        check_root_session_caller(org, caller, management)
+        if account_id == management:
+            raise UsageError(
+                f"{account_id} is the management account: AssumeRoot only targets member accounts"
+            )
+        try:
+            status = org.describe_account(AccountId=account_id)["Account"].get("Status", "ACTIVE")
+        except ClientError as exc:
+            if error_code(exc).removesuffix("Exception") == "AccountNotFound":
+                raise UsageError(
+                    f"account {account_id} is not a member of the organization: check --account"
+                ) from exc
+            raise
+        if status != "ACTIVE":
+            raise UsageError(
+                f"account {account_id} is {status}: AssumeRoot only targets ACTIVE accounts"
+            )
+        self._checked.add(account_id)
+
     def _opening(self, account_id: str, task: Task, open_: Callable[[], T]) -> T:
+        self.precheck(account_id)
         try:
             return open_()
         except (ClientError, BotoCoreError) as exc:
