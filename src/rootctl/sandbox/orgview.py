@@ -32,7 +32,11 @@ class OrgContext:
         """The moto account, through an id index (moto scans its list; we must not at 10k accounts)."""
         index: dict[str, Any] | None = getattr(self.backend, "_rootctl_index", None)
         accounts = self.backend.accounts
-        if index is None or len(index) != len(accounts) or (accounts and index.get(accounts[-1].id) is not accounts[-1]):
+        if (
+            index is None
+            or len(index) != len(accounts)
+            or (accounts and index.get(accounts[-1].id) is not accounts[-1])
+        ):
             index = {a.id: a for a in accounts}
             self.backend._rootctl_index = index
         return index.get(account_id)
