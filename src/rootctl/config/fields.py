@@ -137,7 +137,7 @@ def check_iso_date(value: object) -> date:
         try:
             return date.fromisoformat(value.strip())
         except ValueError:
-            pass
+            pass  # not ISO: fall through to the FieldProblem below, which says what to write
     raise FieldProblem(f"expected a date like 2026-03-31, got {show(value)}")
 
 

@@ -81,7 +81,7 @@ def _parse_task(value: object) -> Task:
         try:
             return Task.parse(value)
         except ValueError:
-            pass
+            pass  # unknown name: fall through to the FieldProblem listing the allowed tasks
     allowed = ", ".join(task.short_name for task in Task)
     raise FieldProblem(f"{show(value)} is not a task; allowed: {allowed} (or the policy name)")
 
