@@ -295,23 +295,11 @@ _OTHER: dict[str, Case] = {
 }  # fmt: skip
 CASES.update(_OTHER)
 
-# Known gaps, reported with issue 7: strict xfails, so a fix turns each into a failure that
-# asks for its marker to go.
-_ENDPOINT = (
-    "aws/session.py SessionFactory._create: botocore's ValueError('Invalid endpoint: ...') "
-    "for a malformed AWS_ENDPOINT_URL is not mapped to a UsageError (traceback, exit 1)"
-)
-_MEMBER = (
-    "a member account's credentials are not recognised up front: the org walk or AssumeRoot "
-    "fails with a raw AWS error (exit 1, or a misleading plan) instead of 'use the management "
-    "account or the IAM delegated administrator' (exit 2)"
-)
-_PRECHECK = (
-    "sessions commands call AssumeRoot before checking the operator's credentials "
-    "(GetCallerIdentity) and that the target is an ACTIVE member account: a refused "
-    "AssumeRoot reaches AWS (and CloudTrail) and exits 1"
-)
-XFAIL: dict[str, str] = {}  # every gap reported with issue 7 is fixed
+# Gaps found but not owned by this suite go here as strict xfails (name -> reason), so a fix
+# turns each into a failure that asks for its marker to go. Every gap reported with issue 7
+# (malformed AWS_ENDPOINT_URL, member-account callers, AssumeRoot before the prechecks,
+# audit --out, restore --journal) has been fixed.
+XFAIL: dict[str, str] = {}
 
 
 @pytest.fixture(scope="module")

@@ -38,14 +38,12 @@ NEAR_IDS = st.one_of(
 )
 
 
-def usage_or(fn: Any, *args: Any, one_line: bool = True, **kwargs: Any) -> Any:
-    """fn(...) or None when it raised UsageError; any other exception fails the test."""
+def usage_or(fn: Any, *args: Any, **kwargs: Any) -> Any:
+    """fn(...) or None when it raised UsageError (one line); any other exception fails."""
     try:
         return fn(*args, **kwargs)
     except UsageError as exc:
-        assert str(exc), repr(exc)
-        if one_line:
-            assert "\n" not in str(exc), repr(exc)
+        assert str(exc) and "\n" not in str(exc), repr(exc)
         return None
 
 
