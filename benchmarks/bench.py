@@ -368,7 +368,7 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     with tempfile.TemporaryDirectory(prefix="rootctl-bench-") as tmp:
         workdir = Path(tmp)
-        if "help" not in skip:
+        if "help" not in skip and args.help_runs > 0:
             results["help"] = time_help(args.help_runs)
             note(f"rootctl --help: median {statistics.median(results['help']):.3f} s")
         if "boot" not in skip and args.boot_accounts:
