@@ -13,23 +13,22 @@ IAM User Guide "IAM JSON policy elements: Condition operators"
 (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html).
 The rules as implemented are listed in docs/guardrails.md.
 
+This module holds the statement and policy rules and the public API; the condition operators
+are in conditions.py, and wildcard and policy-variable matching in patterns.py.
+
 Principals are not matched (SCPs and identity policies have no Principal element); a
 statement with Principal/NotPrincipal is rejected with PolicyError instead of guessed at.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import ipaddress
-import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
 from enum import StrEnum
-from functools import lru_cache
 from typing import Any
+
+from rootctl.guardrails.conditions import PolicyError, conditions_hold
+from rootctl.guardrails.patterns import Ctx, normalise_context, policy_pattern
 
 __all__ = [
     "Effect",
@@ -44,10 +43,6 @@ __all__ = [
 
 # Policy variables are only substituted under this version; older policies treat `${...}` literally.
 VARIABLES_VERSION = "2012-10-17"
-
-
-class PolicyError(ValueError):
-    """The policy document is malformed in a way AWS would reject (or we cannot evaluate)."""
 
 
 class Effect(StrEnum):
@@ -90,370 +85,6 @@ class ScpDecision:
     missing_allow_level: str | None
 
 
-# --------------------------------------------------------------------------- request context
-
-
-@dataclass(frozen=True)
-class _Value:
-    values: tuple[str, ...]
-    multi: bool
-
-
-_Ctx = dict[str, _Value]
-
-
-def _as_text(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
-def _normalise_context(context: Mapping[str, Any]) -> _Ctx:
-    out: _Ctx = {}
-    for key, value in context.items():
-        if isinstance(value, str | bool | int | float):
-            out[str(key).lower()] = _Value((_as_text(value),), multi=False)
-        elif isinstance(value, Sequence | set | frozenset):
-            out[str(key).lower()] = _Value(tuple(_as_text(v) for v in value), multi=True)
-        elif value is not None:
-            out[str(key).lower()] = _Value((_as_text(value),), multi=False)
-    return out
-
-
-# --------------------------------------------------------------------------- patterns
-
-# A pattern is parsed once into tokens; variables are resolved per request.
-_Lit = tuple[str, str]  # ("lit", text) | ("star", "*") | ("one", "?") | ("sep", ":")
-_Var = tuple[str, str, str | None]  # ("var", key, default)
-_Token = _Lit | _Var
-
-_VAR_RE = re.compile(r"\$\{([^}]*)\}")
-_DEFAULT_RE = re.compile(r"^\s*([^,\s][^,]*?)\s*,\s*'((?:[^']|'')*)'\s*$")
-
-
-@lru_cache(maxsize=4096)
-def _tokenize(pattern: str, variables: bool) -> tuple[_Token, ...]:
-    tokens: list[_Token] = []
-    pos = 0
-    for match in _VAR_RE.finditer(pattern) if variables else ():
-        tokens.extend(_plain_tokens(pattern[pos : match.start()]))
-        inner = match.group(1)
-        if inner in ("*", "?", "$"):
-            tokens.append(("lit", inner))  # escapes: a literal *, ? or $
-        else:
-            with_default = _DEFAULT_RE.match(inner)
-            if with_default:
-                default = with_default.group(2).replace("''", "'")
-                tokens.append(("var", with_default.group(1).strip().lower(), default))
-            else:
-                tokens.append(("var", inner.strip().lower(), None))
-        pos = match.end()
-    tokens.extend(_plain_tokens(pattern[pos:]))
-    return tuple(tokens)
-
-
-def _plain_tokens(text: str) -> list[_Token]:
-    tokens: list[_Token] = []
-    for part in re.split(r"([*?:])", text):
-        if part == "*":
-            tokens.append(("star", "*"))
-        elif part == "?":
-            tokens.append(("one", "?"))
-        elif part == ":":
-            tokens.append(("sep", ":"))
-        elif part:
-            tokens.append(("lit", part))
-    return tokens
-
-
-def _resolve_variable(token: _Var, ctx: _Ctx) -> str | None:
-    value = ctx.get(token[1])
-    if value is not None and not value.multi:
-        return value.values[0]
-    # Missing (or multivalued, which AWS does not substitute): the default, else unresolvable.
-    return token[2]
-
-
-def _token_regex(token: _Token, ctx: _Ctx, wildcards: bool) -> str | None:
-    kind = token[0]
-    if kind == "var":
-        value = _resolve_variable(token, ctx)  # type: ignore[arg-type]
-        return None if value is None else re.escape(value)
-    if wildcards and kind == "star":
-        return ".*"
-    if wildcards and kind == "one":
-        return "."
-    return re.escape(token[1])
-
-
-@lru_cache(maxsize=8192)
-def _compile(regex: str, ignore_case: bool) -> re.Pattern[str]:
-    return re.compile(regex, re.DOTALL | (re.IGNORECASE if ignore_case else 0))
-
-
-def _pattern(
-    text: str, ctx: _Ctx, *, variables: bool, wildcards: bool, ignore_case: bool = False
-) -> re.Pattern[str] | None:
-    """A full-match regex for a policy value, or None when a variable cannot be resolved."""
-    parts: list[str] = []
-    for token in _tokenize(text, variables):
-        piece = _token_regex(token, ctx, wildcards)
-        if piece is None:
-            return None
-        parts.append(piece)
-    return _compile("".join(parts), ignore_case)
-
-
-def _arn_like(request_value: str, policy_value: str, ctx: _Ctx, variables: bool) -> bool:
-    """ArnLike: each of the six colon-separated ARN segments is matched on its own.
-
-    The sixth segment keeps its colons. A policy value with fewer than six segments (such
-    as "*") is matched as one glob.
-    """
-    tokens = _tokenize(policy_value, variables)
-    if sum(1 for token in tokens if token[0] == "sep") < 5:
-        whole = _pattern(policy_value, ctx, variables=variables, wildcards=True)
-        return whole is not None and whole.fullmatch(request_value) is not None
-    parts = request_value.split(":", 5)
-    if len(parts) != 6:
-        return False
-    segments: list[list[str]] = [[]]
-    for token in tokens:
-        if token[0] == "sep" and len(segments) < 6:
-            segments.append([])
-            continue
-        piece = _token_regex(token, ctx, wildcards=True)
-        if piece is None:
-            return False  # unresolvable policy variable: matches nothing
-        segments[-1].append(piece)
-    return all(
-        _compile("".join(seg), False).fullmatch(part) is not None
-        for seg, part in zip(segments, parts, strict=True)
-    )
-
-
-# --------------------------------------------------------------------------- operators
-
-
-def _decimal(text: str) -> Decimal | None:
-    try:
-        number = Decimal(text.strip())
-    except (InvalidOperation, ValueError):
-        return None
-    return number if number.is_finite() else None
-
-
-_EPOCH_RE = re.compile(r"^\s*-?\d+(\.\d+)?\s*$")
-
-
-def _timestamp(text: str) -> float | None:
-    """Seconds since the epoch for ISO 8601 or epoch text (naive times are UTC)."""
-    if _EPOCH_RE.match(text):
-        try:
-            return float(text)
-        except (ValueError, OverflowError):
-            return None
-    try:
-        moment = datetime.fromisoformat(text.strip().replace("z", "Z"))
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    try:
-        return moment.timestamp()
-    except (OverflowError, OSError, ValueError):
-        return None
-
-
-def _ip_in(request_value: str, policy_value: str) -> bool:
-    try:
-        network = ipaddress.ip_network(policy_value.strip(), strict=False)
-        address = ipaddress.ip_address(request_value.strip())
-    except ValueError:
-        return False
-    return address in network
-
-
-def _binary(text: str) -> bytes:
-    try:
-        return base64.b64decode(text, validate=True)
-    except (binascii.Error, ValueError):
-        return text.encode("utf-8", "surrogatepass")
-
-
-_Compare = Callable[[str, str, _Ctx, bool], bool]
-
-
-def _numeric(test: Callable[[Decimal, Decimal], bool]) -> _Compare:
-    def compare(req: str, pol: str, ctx: _Ctx, variables: bool) -> bool:
-        a, b = _decimal(req), _decimal(pol)
-        return a is not None and b is not None and test(a, b)
-
-    return compare
-
-
-def _date(test: Callable[[float, float], bool]) -> _Compare:
-    def compare(req: str, pol: str, ctx: _Ctx, variables: bool) -> bool:
-        a, b = _timestamp(req), _timestamp(pol)
-        return a is not None and b is not None and test(a, b)
-
-    return compare
-
-
-def _string_equals(req: str, pol: str, ctx: _Ctx, variables: bool) -> bool:
-    pattern = _pattern(pol, ctx, variables=variables, wildcards=False)
-    return pattern is not None and pattern.fullmatch(req) is not None
-
-
-def _string_equals_ic(req: str, pol: str, ctx: _Ctx, variables: bool) -> bool:
-    pattern = _pattern(pol, ctx, variables=variables, wildcards=False, ignore_case=True)
-    return pattern is not None and pattern.fullmatch(req) is not None
-
-
-def _string_like(req: str, pol: str, ctx: _Ctx, variables: bool) -> bool:
-    pattern = _pattern(pol, ctx, variables=variables, wildcards=True)
-    return pattern is not None and pattern.fullmatch(req) is not None
-
-
-def _bool(req: str, pol: str, ctx: _Ctx, variables: bool) -> bool:
-    pattern = _pattern(pol, ctx, variables=variables, wildcards=False, ignore_case=True)
-    return pattern is not None and pattern.fullmatch(req.strip()) is not None
-
-
-def _ip(req: str, pol: str, ctx: _Ctx, variables: bool) -> bool:
-    return _ip_in(req, pol)
-
-
-def _binary_equals(req: str, pol: str, ctx: _Ctx, variables: bool) -> bool:
-    return _binary(req) == _binary(pol)
-
-
-def _arn(req: str, pol: str, ctx: _Ctx, variables: bool) -> bool:
-    return _arn_like(req, pol, ctx, variables)
-
-
-@dataclass(frozen=True)
-class _Operator:
-    compare: _Compare
-    negated: bool
-    variables: bool  # does the operator substitute policy variables in its values?
-
-
-# Negated operators are "NOR" over the policy values: NOT (any positive match).
-_OPERATORS: dict[str, _Operator] = {
-    "stringequals": _Operator(_string_equals, False, True),
-    "stringnotequals": _Operator(_string_equals, True, True),
-    "stringequalsignorecase": _Operator(_string_equals_ic, False, True),
-    "stringnotequalsignorecase": _Operator(_string_equals_ic, True, True),
-    "stringlike": _Operator(_string_like, False, True),
-    "stringnotlike": _Operator(_string_like, True, True),
-    "numericequals": _Operator(_numeric(lambda a, b: a == b), False, False),
-    "numericnotequals": _Operator(_numeric(lambda a, b: a == b), True, False),
-    "numericlessthan": _Operator(_numeric(lambda a, b: a < b), False, False),
-    "numericlessthanequals": _Operator(_numeric(lambda a, b: a <= b), False, False),
-    "numericgreaterthan": _Operator(_numeric(lambda a, b: a > b), False, False),
-    "numericgreaterthanequals": _Operator(_numeric(lambda a, b: a >= b), False, False),
-    "dateequals": _Operator(_date(lambda a, b: a == b), False, False),
-    "datenotequals": _Operator(_date(lambda a, b: a == b), True, False),
-    "datelessthan": _Operator(_date(lambda a, b: a < b), False, False),
-    "datelessthanequals": _Operator(_date(lambda a, b: a <= b), False, False),
-    "dategreaterthan": _Operator(_date(lambda a, b: a > b), False, False),
-    "dategreaterthanequals": _Operator(_date(lambda a, b: a >= b), False, False),
-    "bool": _Operator(_bool, False, True),
-    "binaryequals": _Operator(_binary_equals, False, False),
-    "ipaddress": _Operator(_ip, False, False),
-    "notipaddress": _Operator(_ip, True, False),
-    "arnequals": _Operator(_arn, False, True),
-    "arnlike": _Operator(_arn, False, True),
-    "arnnotequals": _Operator(_arn, True, True),
-    "arnnotlike": _Operator(_arn, True, True),
-}
-
-_FOR_ALL = "forallvalues:"
-_FOR_ANY = "foranyvalue:"
-
-
-@lru_cache(maxsize=512)
-def _parse_operator(name: str) -> tuple[str | None, str, bool]:
-    """(set qualifier, base operator, IfExists) from e.g. "ForAnyValue:StringLikeIfExists"."""
-    lowered = name.strip().lower()
-    qualifier: str | None = None
-    for prefix in (_FOR_ALL, _FOR_ANY):
-        if lowered.startswith(prefix):
-            qualifier, lowered = prefix, lowered[len(prefix) :]
-    if_exists = lowered.endswith("ifexists")
-    base = lowered.removesuffix("ifexists") if if_exists else lowered
-    if base == "null":
-        if if_exists or qualifier:
-            raise PolicyError(f"condition operator {name!r} is not valid (Null takes no IfExists)")
-        return None, base, False
-    if base not in _OPERATORS:
-        raise PolicyError(f"unknown condition operator {name!r}")
-    return qualifier, base, if_exists
-
-
-def _policy_values(raw: Any, where: str) -> tuple[str, ...]:
-    items = raw if isinstance(raw, list) else [raw]
-    values: list[str] = []
-    for item in items:
-        if isinstance(item, str | bool | int | float):
-            values.append(_as_text(item))
-        else:
-            raise PolicyError(f"{where}: condition values must be strings, numbers or booleans")
-    return tuple(values)
-
-
-def _null_matches(values: tuple[str, ...], entry: _Value | None) -> bool:
-    absent = entry is None or (entry.multi and not entry.values)
-    wanted = {v.strip().lower() for v in values}
-    if not wanted <= {"true", "false"}:
-        raise PolicyError(f"Null takes 'true' or 'false', not {sorted(wanted)}")
-    return (absent and "true" in wanted) or (not absent and "false" in wanted)
-
-
-def _key_matches(operator_name: str, key: str, raw: Any, ctx: _Ctx, variables: bool) -> bool:
-    qualifier, base, if_exists = _parse_operator(operator_name)
-    values = _policy_values(raw, f"{operator_name}/{key}")
-    entry = ctx.get(key.lower())
-    if base == "null":
-        return _null_matches(values, entry)
-    op = _OPERATORS[base]
-    if entry is None or (entry.multi and not entry.values):
-        if if_exists or qualifier == _FOR_ALL:
-            return True
-        if qualifier == _FOR_ANY:
-            return False
-        return op.negated  # absent key: positive operators fail, negated ones hold
-    subst = variables and op.variables
-
-    def matches(request_value: str) -> bool:
-        return any(op.compare(request_value, pol, ctx, subst) for pol in values)
-
-    if qualifier == _FOR_ALL:
-        return all(matches(v) != op.negated for v in entry.values)
-    if qualifier == _FOR_ANY:
-        return any(matches(v) != op.negated for v in entry.values)
-    hit = any(matches(v) for v in entry.values)
-    return hit != op.negated
-
-
-def _conditions_hold(condition: Any, ctx: _Ctx, variables: bool) -> bool:
-    if condition is None:
-        return True
-    if not isinstance(condition, Mapping):
-        raise PolicyError("Condition must be an object")
-    for operator_name, body in condition.items():
-        if not isinstance(body, Mapping):
-            raise PolicyError(f"Condition operator {operator_name!r} must map keys to values")
-        for key, raw in body.items():
-            if not _key_matches(str(operator_name), str(key), raw, ctx, variables):
-                return False
-    return True
-
-
-# --------------------------------------------------------------------------- statements
-
-
 def _strings(raw: Any, element: str) -> tuple[str, ...]:
     items = raw if isinstance(raw, list) else [raw]
     if not all(isinstance(item, str) for item in items):
@@ -463,17 +94,17 @@ def _strings(raw: Any, element: str) -> tuple[str, ...]:
 
 def _action_matches(patterns: tuple[str, ...], action: str) -> bool:
     for pattern in patterns:
-        regex = _pattern(pattern, {}, variables=False, wildcards=True, ignore_case=True)
+        regex = policy_pattern(pattern, {}, variables=False, wildcards=True, ignore_case=True)
         if regex is not None and regex.fullmatch(action):
             return True
     return False
 
 
-def _resource_matches(patterns: tuple[str, ...], resource: str, ctx: _Ctx, variables: bool) -> bool:
+def _resource_matches(patterns: tuple[str, ...], resource: str, ctx: Ctx, variables: bool) -> bool:
     for pattern in patterns:
         if pattern == "*":
             return True
-        regex = _pattern(pattern, ctx, variables=variables, wildcards=True)
+        regex = policy_pattern(pattern, ctx, variables=variables, wildcards=True)
         if regex is not None and regex.fullmatch(resource):
             return True
     return False
@@ -490,7 +121,7 @@ def _exactly_one(statement: Mapping[str, Any], a: str, b: str, where: str) -> tu
 
 
 def _statement_matches(
-    statement: Mapping[str, Any], request: RequestContext, ctx: _Ctx, variables: bool, where: str
+    statement: Mapping[str, Any], request: RequestContext, ctx: Ctx, variables: bool, where: str
 ) -> bool:
     if "Principal" in statement or "NotPrincipal" in statement:
         raise PolicyError(
@@ -507,7 +138,7 @@ def _statement_matches(
         hit = _resource_matches(_strings(raw_resources, element), request.resource, ctx, variables)
         if hit != (element == "Resource"):
             return False
-    return _conditions_hold(statement.get("Condition"), ctx, variables)
+    return conditions_hold(statement.get("Condition"), ctx, variables)
 
 
 def _statements(document: Mapping[str, Any], name: str) -> list[Mapping[str, Any]]:
@@ -529,7 +160,7 @@ def evaluate_policy(
     """
     if not isinstance(document, Mapping):
         raise PolicyError(f"{name}: a policy document must be a JSON object")
-    ctx = _normalise_context(request.context)
+    ctx = normalise_context(request.context)
     variables = document.get("Version") == VARIABLES_VERSION
     deny: StatementRef | None = None
     allow: StatementRef | None = None
