@@ -25,7 +25,8 @@ from rootctl.errors import UsageError
 from rootctl.reports import report_formats, writer_for
 from rootctl.reports.asff_report import AsffWriter, account_of, partition_of
 from rootctl.reports.findings import account_findings, finding_id, severity
-from rootctl.reports.html_report import MAX_CHART_OUS, render
+from rootctl.reports.html_charts import MAX_CHART_OUS
+from rootctl.reports.html_report import render
 from rootctl.results import ErrorInfo
 
 ORG = "o-a1b2c3d4e5"
