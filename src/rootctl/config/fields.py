@@ -87,8 +87,8 @@ def check_ou_path(value: object) -> str:
     if not isinstance(value, str):
         raise FieldProblem(f"expected an OU path like /root/workloads/prod, got {show(value)}")
     text = value.strip()
-    if len(text) > 1:
-        text = text.rstrip("/")
+    while len(text) > 1 and text.rstrip("/").strip() != text:  # "/root/a /" -> "/root/a"
+        text = text.rstrip("/").strip()
     if text != "/root" and not text.startswith("/root/"):
         if text.startswith("root/") or text == "root":
             hint = f"; did you mean '/{text}'?"
