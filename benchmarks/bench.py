@@ -12,7 +12,9 @@ own process) with N generated member accounts, both root-access features enabled
       boto3 (benchmarks/_plain.py baseline); with --baseline-accounts K < N it audits the
       first K accounts and extrapolates the per-account part linearly to N (marked "≈");
   (c) the floor: the same calls fired by bare boto3 threads, one account per thread, at
-      each --floor-threads count; the fastest is the floor.
+      each --floor-threads count, with an IAM client per account (`floor`) and with one
+      shared IAM client signing per thread (`floor-shared`, see _plain.py); the fastest
+      is the floor.
 
 For each: wall time, sandbox calls answered per second, peak RSS (of that process alone,
 `os.wait4`), CPU of the client and of the sandbox; then a/b and a/c. Then `rootctl audit`
@@ -55,6 +57,8 @@ THROTTLE_CODES = {
 EXPECTED_ERRORS = {"NoSuchEntity"}
 DEFAULT_CONCURRENCY = "16,64"
 DEFAULT_FLOOR_THREADS = "16,32,64,128"
+DEFAULT_FLOOR_MODES = "floor,floor-shared"
+FLOOR_LABELS = {"floor": "client per account", "floor-shared": "one shared client"}
 
 
 @dataclass
@@ -294,6 +298,14 @@ def _ints(text: str) -> list[int]:
     return [int(part) for part in text.split(",") if part.strip()]
 
 
+def _names(text: str) -> list[str]:
+    names = [part.strip() for part in text.split(",") if part.strip()]
+    unknown = [name for name in names if name not in FLOOR_LABELS]
+    if unknown:
+        raise SystemExit(f"--floor-modes: unknown {', '.join(unknown)} (use {DEFAULT_FLOOR_MODES})")
+    return names
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description="Benchmark rootctl audit against the sandbox; print a table.",
@@ -317,6 +329,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--floor-threads",
         default=DEFAULT_FLOOR_THREADS,
         help=f"Thread counts tried for the floor (c) ({DEFAULT_FLOOR_THREADS}).",
+    )
+    parser.add_argument(
+        "--floor-modes",
+        default=DEFAULT_FLOOR_MODES,
+        help=f"Floor variants (c) to run, comma-separated ({DEFAULT_FLOOR_MODES}).",
     )
     parser.add_argument(
         "--baseline-accounts",
@@ -419,9 +436,11 @@ def _measure_all(
                 name = f"(a) rootctl audit --concurrency {concurrency}"
                 keep(run_rootctl_audit(sb, workdir, concurrency, name, args.timeout))
         if "floor" in parts:
-            for threads in _ints(args.floor_threads):
-                name = f"(c) boto3 threads, {threads} accounts at a time"
-                keep(run_plain(sb, "floor", threads, None, name, args.timeout))
+            for mode in _names(args.floor_modes):
+                for threads in _ints(args.floor_threads):
+                    label = FLOOR_LABELS[mode]
+                    name = f"(c) boto3 threads, {threads} accounts at a time, {label}"
+                    keep(run_plain(sb, mode, threads, None, name, args.timeout))
     if "baseline" in parts:
         limit = args.baseline_accounts or min(args.accounts, 1000)
         limit_arg = limit if limit < args.accounts else None

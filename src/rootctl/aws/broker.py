@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 from botocore.exceptions import ClientError
 
 from rootctl.aws.retry import DEFAULT_BACKOFF, Backoff, call_with_backoff
-from rootctl.aws.session import Credentials, SessionFactory, as_usage_error
+from rootctl.aws.session import Credentials, SessionFactory, acting_as, as_usage_error
 from rootctl.errors import UsageError, code_is
 from rootctl.tasks import MAX_ROOT_SESSION_SECONDS, Task
 
@@ -222,17 +222,23 @@ class RootSessionBroker:
         fn: Callable[[Any], R],
         region: str | None = None,
     ) -> R:
-        """`fn(client)` with a session client; on ExpiredToken, reopen the session once.
+        """`fn(client)` acting as the (account, task) session; on ExpiredToken, reopen once.
+
+        `client` is the factory's shared acting client (no client is built per session):
+        it signs as this session only inside `fn`, on this thread and on work `fn` hands to
+        other threads with `contextvars.copy_context().run`. Do not keep it after `fn`.
 
         Sessions are refreshed before the margin, but a long per-account step (or clock
         skew) can still outlive one; one retry with a new session covers that.
         """
+        client = self.factory.acting_client(service, region)
         credentials = self.credentials(account_id, task)
-        client = self.factory.client(service, credentials=credentials, region=region)
         try:
-            return fn(client)
+            with acting_as(credentials):
+                return fn(client)
         except ClientError as exc:
             if not code_is(exc, *EXPIRED_CODES):
                 raise
             self.evict(account_id, task, credentials.access_key_id)
-        return fn(self.client(account_id, task, service, region))
+        with acting_as(self.credentials(account_id, task)):
+            return fn(client)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import Executor, Future
+from contextvars import copy_context
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -41,7 +42,11 @@ def read_root_credentials(iam: Any, pool: Executor | None = None) -> RootCredent
     if pool is None:
         profile, user, keys, certs, devices = (read(iam) for read in reads)
     else:
-        futures: list[Future[Any]] = [pool.submit(read, iam) for read in reads[1:]]
+        # copy_context: `iam` may be an acting client, which signs as the session of the
+        # caller's context (rootctl.aws.session.acting_as); pool threads must see it too.
+        futures: list[Future[Any]] = [
+            pool.submit(copy_context().run, read, iam) for read in reads[1:]
+        ]
         first = reads[0](iam)  # the calling thread does one read itself
         user, keys, certs, devices = (future.result() for future in futures)
         profile = first
