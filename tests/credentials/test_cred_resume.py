@@ -15,9 +15,8 @@ from cred_helpers import changes, cli_env, is_clean, journal_entries, run_cli, t
 from rootctl.aws.session import SessionFactory
 from rootctl.credentials.delete import record_plans
 from rootctl.credentials.plan import COMMAND, build_plan
-from rootctl.credentials.record import Recorder
 from rootctl.credentials.run import CredentialContext
-from rootctl.journal import Journal
+from rootctl.journal import Journal, Recorder
 from rootctl.org.selection import SelectionSpec
 from rootctl.sandbox import FaultConfig, Sandbox
 from rootctl.tasks import Task
@@ -110,7 +109,7 @@ def _interrupted_after_deactivation(sb: Sandbox, journal: Path, mp: pytest.Monke
     recorder = _planned(sb, journal, mp, "mfa-devices")
     serial = f"arn:aws:iam::{PAYMENTS_PROD}:mfa/root-account-mfa-device"
     root_client(sb, PAYMENTS_PROD, Task.DELETE, "iam").deactivate_mfa_device(SerialNumber=serial)
-    recorder.record(
+    recorder.append(
         action="deactivate-mfa-device",
         outcome="ok",
         account_id=PAYMENTS_PROD,

@@ -23,10 +23,9 @@ from rootctl.credentials.models import (
     mfa_type,
 )
 from rootctl.credentials.plan import KINDS, Step, build_plan, parse_only
-from rootctl.credentials.record import Recorder
 from rootctl.credentials.resume import unfinished_steps
 from rootctl.errors import UsageError
-from rootctl.journal import Journal
+from rootctl.journal import Journal, Recorder
 from rootctl.org.accounts import OrgInventory
 from rootctl.org.selection import MANAGEMENT_SKIP_REASON, SelectionSpec, select_accounts, under
 from rootctl.reports import report_formats, writer_for
@@ -153,13 +152,13 @@ def test_unfinished_steps_resume_and_reconcile(tmp_path: Path) -> None:
     journal = Journal(tmp_path / "j.db")
     recorder = Recorder(journal, "delete-credentials", "op")
     plan = build_plan(report_with(ok(A, ROOT)))
-    recorder.record(
+    recorder.append(
         action="plan", outcome="planned", account_id=A, before=plan.accounts[0].to_dict()
     )
-    recorder.record(
+    recorder.append(
         action="delete-login-profile", outcome="ok", account_id=A, target="login-profile"
     )
-    recorder.record(action="deactivate-mfa-device", outcome="ok", account_id=A, target=serial)
+    recorder.append(action="deactivate-mfa-device", outcome="ok", account_id=A, target=serial)
     left = {(s.action, s.target) for s in unfinished_steps(journal, [A])[A]}
     assert left == {
         ("delete-access-key", "AKIA1"),
@@ -181,11 +180,11 @@ def test_unfinished_steps_resume_and_reconcile(tmp_path: Path) -> None:
     ]
     assert [(s.action, s.target) for s in account.reconciled] == [("delete-access-key", "AKIA1")]
     # A later successful deletion of the reused serial closes it; a newer plan reopens it.
-    recorder.record(action="delete-virtual-mfa-device", outcome="ok", account_id=A, target=serial)
+    recorder.append(action="delete-virtual-mfa-device", outcome="ok", account_id=A, target=serial)
     assert ("delete-virtual-mfa-device", serial) not in {
         (s.action, s.target) for s in unfinished_steps(journal, [A])[A]
     }
-    recorder.record(
+    recorder.append(
         action="plan", outcome="planned", account_id=A, before=plan.accounts[0].to_dict()
     )
     assert ("delete-virtual-mfa-device", serial) in {

@@ -411,7 +411,7 @@ def _record_refusal(cc: CredentialContext, refused: Any) -> None:
     from rootctl.credentials.models import iso
     from rootctl.tasks import Task
 
-    cc.recorder.record(
+    cc.recorder.append(
         action="create-login-profile",
         outcome="refused",
         account_id=refused.account_id,

@@ -45,8 +45,7 @@ def events(
     mentions are flagged "started outside rootctl". Exit 1 if a trail could not be read.
     """
     from rootctl.config import parse_account_id
-    from rootctl.sessions.events import build_timeline, parse_since
-    from rootctl.sessions.record import journaled_key_ids
+    from rootctl.sessions.events import build_timeline, journaled_key_ids, parse_since
 
     start = parse_since(since)
     account_id = parse_account_id(account, flag="--account") if account else None

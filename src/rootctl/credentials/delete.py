@@ -25,7 +25,7 @@ from rootctl.tasks import Task
 
 if TYPE_CHECKING:
     from rootctl.aws.broker import RootSessionBroker
-    from rootctl.credentials.record import Recorder
+    from rootctl.journal import Recorder
     from rootctl.progress import ProgressLike
 
 PERMISSIONS = (
@@ -92,7 +92,7 @@ def record_plans(plan: DeletePlan, recorder: Recorder) -> None:
     and the steps of interrupted runs found done (made, but never journaled)."""
     for account in plan.accounts:
         for step in account.reconciled:
-            recorder.record(
+            recorder.append(
                 action=step.action,
                 outcome="ok",
                 account_id=account.account_id,
@@ -102,7 +102,7 @@ def record_plans(plan: DeletePlan, recorder: Recorder) -> None:
                 after={"state": "absent", "note": RECONCILED_NOTE},
             )
         if account.steps:
-            recorder.record(
+            recorder.append(
                 action=PLAN_ACTION,
                 outcome="planned",
                 account_id=account.account_id,
@@ -197,7 +197,7 @@ def _verify(
         remaining = broker.call(plan.account_id, Task.AUDIT, "iam", read_root_credentials)
     except (ClientError, BotoCoreError) as exc:
         problem = ErrorInfo.from_exception(exc)
-        recorder.record(
+        recorder.append(
             action="verify",
             outcome="error",
             account_id=plan.account_id,
@@ -207,7 +207,7 @@ def _verify(
         return AccountDeletion(plan, "error", results, error=problem)
     leftover = still_present(plan, remaining)
     verified = not leftover
-    recorder.record(
+    recorder.append(
         action="verify",
         outcome="ok" if verified else "error",
         account_id=plan.account_id,
@@ -241,7 +241,7 @@ def _journal_step(recorder: Recorder, account_id: str, result: StepResult) -> No
         after = {"state": "deactivated" if step.before.get("type") == "virtual" else "absent"}
     if result.outcome == "already-gone":
         after = {**after, "note": "NoSuchEntity: already done"}
-    recorder.record(
+    recorder.append(
         action=step.action,
         outcome="ok" if result.outcome in ("deleted", "already-gone") else "error",
         account_id=account_id,

@@ -20,7 +20,7 @@ from rootctl.tasks import Task
 
 if TYPE_CHECKING:
     from rootctl.aws.broker import RootSessionBroker
-    from rootctl.credentials.record import Recorder
+    from rootctl.journal import Recorder
 
 COMMAND = "allow-password-recovery"
 PERMISSIONS = ("sts:AssumeRoot", "iam:GetLoginProfile", "iam:CreateLoginProfile")
@@ -83,7 +83,7 @@ def allow_password_recovery(
             result = _create(broker, account_id)
     except ClientError as exc:
         result = RecoveryResult(account_id, "error", error=ErrorInfo.from_exception(exc))
-    recorder.record(
+    recorder.append(
         action="create-login-profile",
         outcome=result.status,
         account_id=account_id,

@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 from rootctl.credentials.audit import audit_accounts
 from rootctl.credentials.models import AuditReport, iso
 from rootctl.credentials.plan import COMMAND as DELETE_COMMAND
-from rootctl.credentials.record import Recorder
 from rootctl.fanout import DEFAULT_CONCURRENCY
+from rootctl.journal import Recorder
 from rootctl.org.accounts import OrgInventory, list_accounts
 from rootctl.org.selection import Selection, SelectionSpec, select_accounts
 from rootctl.tasks import MAX_ROOT_SESSION_SECONDS
@@ -43,6 +43,7 @@ class CredentialContext:
     broker: RootSessionBroker
     recorder: Recorder
     inventory: OrgInventory
+    operator: str
     concurrency: int = DEFAULT_CONCURRENCY
 
     @classmethod
@@ -60,18 +61,16 @@ class CredentialContext:
         from rootctl.aws.broker import RootSessionBroker
 
         operator = factory.caller_identity().arn
-        recorder = Recorder(journal, command=command, operator=operator, reason=reason)
+        recorder = Recorder(
+            journal, command=command, operator=operator, reason=reason, format_expiration=iso
+        )
         broker = RootSessionBroker(
             factory,
             duration_seconds=session_seconds,
             refresh_margin_seconds=min(_REFRESH_MARGIN_SECONDS, session_seconds // 4),
             on_session_opened=recorder.session_opened,
         )
-        return cls(factory, broker, recorder, list_accounts(factory), concurrency)
-
-    @property
-    def operator(self) -> str:
-        return self.recorder.operator
+        return cls(factory, broker, recorder, list_accounts(factory), operator, concurrency)
 
     def select(self, spec: SelectionSpec) -> Selection:
         return select_accounts(self.inventory, spec)

@@ -2,6 +2,7 @@
 
 Every command that opens a root session or changes anything appends a `JournalEntry`;
 `Journal.verify()` names the first entry that was edited, deleted or reordered since.
+A command run appends through one `Recorder` (command, operator, reason and run id).
 """
 
 from rootctl.journal.model import (
@@ -12,19 +13,23 @@ from rootctl.journal.model import (
     canonical_json,
     entry_hash,
 )
+from rootctl.journal.record import ASSUME_ROOT, Recorder, root_arn
 from rootctl.journal.scrub import REDACTED, scrub_text, scrub_value
 from rootctl.journal.store import Journal, JournalError
 
 __all__ = [
+    "ASSUME_ROOT",
     "GENESIS_HASH",
     "REDACTED",
     "Journal",
     "JournalEntry",
     "JournalError",
+    "Recorder",
     "StoredEntry",
     "VerifyResult",
     "canonical_json",
     "entry_hash",
+    "root_arn",
     "scrub_text",
     "scrub_value",
 ]

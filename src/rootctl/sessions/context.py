@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, TypeVar
 from botocore.exceptions import BotoCoreError, ClientError
 
 from rootctl.errors import RootctlError, UsageError, error_code
-from rootctl.sessions.record import Recorder
+from rootctl.journal import Recorder
 from rootctl.sessions.resources import TASK_FOR, PolicyResource, ResourceMissing
 from rootctl.sessions.rules import SessionRefused, SessionRequest, check_session, session_seconds
 from rootctl.sessions.s3 import S3Bucket
@@ -65,7 +65,7 @@ class PrivilegedContext:
     _checked: set[str] = field(default_factory=set, init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self.recorder = Recorder(self.journal, self.command, self.reason, self._operator)
+        self.recorder = Recorder(self.journal, self.command, self._operator, self.reason)
 
     def _operator(self) -> str | None:
         try:

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from mypy_boto3_cloudtrail.type_defs import LookupAttributeTypeDef
 
     from rootctl.aws import SessionFactory
+    from rootctl.journal import Journal
 
 DEFAULT_MEMBER_ROLE = "OrganizationAccountAccessRole"
 # Member-account events are searched from a little before the AssumeRoot event: clocks of
@@ -174,6 +175,30 @@ def action_event(event: dict[str, Any], account_id: str, key: str) -> ActionEven
 
 def _time(event: dict[str, Any]) -> datetime:
     return datetime.fromisoformat(str(event["eventTime"]).replace("Z", "+00:00"))
+
+
+def journaled_key_ids(journal: Journal) -> set[str]:
+    """Every session access key id the journal mentions, whichever command journaled it.
+
+    Our commands put it in `after["access_key_id"]` of an assume-root entry; other commands
+    may put it in `target` or elsewhere in `after`, so every string there is collected.
+    """
+    keys: set[str] = set()
+    for entry in journal.list():
+        if entry.target:
+            keys.add(entry.target)
+        keys.update(_strings(entry.after))
+    return keys
+
+
+def _strings(value: Any) -> set[str]:
+    if isinstance(value, str):
+        return {value}
+    if isinstance(value, dict):
+        return set().union(*(_strings(v) for v in value.values())) if value else set()
+    if isinstance(value, list):
+        return set().union(*(_strings(v) for v in value)) if value else set()
+    return set()
 
 
 def build_timeline(

@@ -12,16 +12,16 @@ import shlex
 import subprocess
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from rootctl.errors import UsageError
 from rootctl.journal import scrub_text
-from rootctl.sessions.record import EXEC
 from rootctl.sessions.rules import SessionRequest
 from rootctl.tasks import Task
 
 # `exec` opens a session with whichever task the user names.
 TASKS = tuple(Task)
+EXEC: Final = "exec"  # the journal action of the command's entry
 
 if TYPE_CHECKING:
     from rootctl.aws import Credentials

@@ -9,22 +9,29 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from rootctl.errors import UsageError, error_code
 from rootctl.sessions.policy import Kind, LockAnalysis, parse_policy_text, resource_arn
-from rootctl.sessions.record import LIST_LOCKED, POLICY_ACTIONS
 from rootctl.sessions.resources import TASK_FOR, PolicyResource, ResourceMissing
 from rootctl.sessions.rules import SessionRequest
 from rootctl.sessions.s3 import list_buckets
 from rootctl.sessions.sqs import QueueRef, list_queues
-from rootctl.sessions.unlock import PolicyPlan, analyze_text, plan_restore, plan_unlock
+from rootctl.sessions.unlock import (
+    POLICY_ACTIONS,
+    PolicyPlan,
+    analyze_text,
+    plan_restore,
+    plan_unlock,
+)
 
 if TYPE_CHECKING:
     from rootctl.journal import StoredEntry
     from rootctl.sessions.context import PrivilegedContext
+
+LIST_LOCKED: Final = "list-locked"  # the journal action of a listing
 
 
 def prepare_unlock(

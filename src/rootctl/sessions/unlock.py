@@ -10,21 +10,22 @@ leaves the backup in the journal, so `rootctl restore` always has something to p
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import Final, Literal
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from rootctl.errors import error_code
-from rootctl.journal import StoredEntry
+from rootctl.journal import Recorder, StoredEntry
 from rootctl.sessions.policy import Kind, LockAnalysis, analyze, describe_locks, same_policy
-from rootctl.sessions.record import (
-    DELETE_POLICY,
-    REPLACE_POLICY,
-    RESTORE_POLICY,
-    UNLOCK,
-    Recorder,
-)
 from rootctl.sessions.resources import NOUN, TASK_FOR, PolicyResource
+
+# Journal actions of a policy change; `unlock` and `restore` name a plan that changed nothing.
+UNLOCK: Final = "unlock"
+DELETE_POLICY: Final = "delete-policy"
+REPLACE_POLICY: Final = "replace-policy"
+RESTORE_POLICY: Final = "restore-policy"
+POLICY_ACTIONS = (DELETE_POLICY, REPLACE_POLICY, RESTORE_POLICY)
+"""Actions whose `before` is a policy backup that `rootctl restore` can put back."""
 
 Change = Literal["delete-policy", "replace-policy", "restore-policy", "none"]
 _NOOP_ACTION = {"unlock": UNLOCK, "restore": RESTORE_POLICY}
