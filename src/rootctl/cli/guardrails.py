@@ -2,7 +2,8 @@
 
 `render` is offline: it prints the SCP that `apply` would create, so it can be reviewed or
 attached by other tooling. `check` reads every SCP on every account's path from AWS
-Organizations and says which root sessions they block (`rootctl.guardrails.fetch`).
+Organizations (`rootctl.guardrails.fetch`) and says which root sessions they block
+(`rootctl.guardrails.check`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import click
 from rootctl.cli.common import output_option, runtime
 
 if TYPE_CHECKING:
-    from rootctl.guardrails.fetch import GuardrailCheck
+    from rootctl.guardrails.check import GuardrailCheck
 
 
 @click.group()
@@ -71,7 +72,7 @@ def check(ctx: click.Context, accounts: str | None, output: str) -> None:
     the caller may not read SCPs.
     """
     from rootctl.config import parse_account_ids
-    from rootctl.guardrails.fetch import check_guardrails
+    from rootctl.guardrails.check import check_guardrails
 
     account_ids = parse_account_ids(accounts, flag="--accounts") if accounts is not None else None
     rt = runtime(ctx)

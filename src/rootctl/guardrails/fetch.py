@@ -12,6 +12,9 @@ policy. Here the cost is:
 
 So calls grow with #OUs + #accounts + #policies, never #accounts x #policies.
 
+The values read (`ScpSnapshot` and its parts) are in snapshot.py; `guardrails check`, which
+judges them, is in check.py.
+
 Who may read SCPs: AWS Organizations' policy APIs (ListPoliciesForTarget, DescribePolicy) answer
 only the management account and accounts that AWS Organizations delegates policy management to
 (its resource-based delegation policy). The IAM delegated administrator of centralized root
@@ -30,27 +33,14 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from botocore.exceptions import ClientError
 
 from rootctl.errors import UsageError, code_is
-from rootctl.guardrails.analysis import (
-    AccountAnalysis,
-    GuardrailAnalysis,
-    Levels,
-    analyze,
-    conflicts,
-)
-from rootctl.guardrails.evaluate import StatementRef
+from rootctl.guardrails.snapshot import ScpAccount, ScpPolicy, ScpSnapshot
 
 if TYPE_CHECKING:
     from rootctl.aws.session import SessionFactory
 
 __all__ = [
     "PERMISSIONS",
-    "BlockingCause",
-    "GuardrailCheck",
-    "ScpAccount",
-    "ScpPolicy",
     "ScpReadDenied",
-    "ScpSnapshot",
-    "check_guardrails",
     "read_scp_paths",
 ]
 
@@ -74,57 +64,6 @@ R = TypeVar("R")
 
 class ScpReadDenied(UsageError):
     """The caller may not read the organization's structure or its SCPs (exit 2)."""
-
-
-@dataclass(frozen=True)
-class ScpPolicy:
-    """One SCP as read: id, name and parsed document."""
-
-    id: str
-    name: str
-    document: Mapping[str, Any]
-    aws_managed: bool = False
-
-
-@dataclass(frozen=True)
-class ScpAccount:
-    """An account and the SCP targets on its path: root id, OU ids (top down), account id."""
-
-    id: str
-    name: str
-    status: str
-    ou_path: str
-    targets: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class ScpSnapshot:
-    """The SCPs on the path of every selected account, as read at one moment."""
-
-    organization_id: str
-    management_account_id: str
-    accounts: tuple[ScpAccount, ...]  # the selected accounts, in tree order
-    level_names: Mapping[str, str]  # target id -> "root", "ou:/root/a", "account:<id>"
-    attached: Mapping[str, tuple[str, ...]]  # target id -> policy ids attached to it
-    policies: Mapping[str, ScpPolicy]  # policy id -> policy
-
-    def account(self, account_id: str) -> ScpAccount:
-        for account in self.accounts:
-            if account.id == account_id:
-                return account
-        raise KeyError(account_id)
-
-    def levels(self, account_id: str) -> Levels:
-        """The account's SCP levels, root first, in the shape `analysis.analyze` takes."""
-        levels: list[tuple[str, list[tuple[str, Mapping[str, Any]]]]] = []
-        for target in self.account(account_id).targets:
-            policies = [self.policies[pid] for pid in self.attached.get(target, ())]
-            levels.append((self.level_names[target], [(p.name, p.document) for p in policies]))
-        return levels
-
-    def paths(self) -> dict[str, Levels]:
-        """Every selected account's levels, for `analysis.analyze`."""
-        return {account.id: self.levels(account.id) for account in self.accounts}
 
 
 @dataclass(frozen=True)
@@ -328,189 +267,3 @@ def _document(org: Any, who: _Who, policy_id: str) -> dict[str, Any]:
     described = _call(org, "DescribePolicy", who, lambda: org.describe_policy(PolicyId=policy_id))
     document: dict[str, Any] = json.loads(described["Policy"]["Content"])
     return document
-
-
-# --------------------------------------------------------------------------- the check
-
-
-@dataclass(frozen=True)
-class BlockingCause:
-    """A statement (or a level without Allow) that blocks root sessions in some accounts."""
-
-    policy: str | None  # the denying SCP; None when a level has no Allow
-    sid: str | None
-    missing_allow_level: str | None
-    attached_at: tuple[str, ...]  # level names where the denying SCP is attached
-    accounts: tuple[str, ...]
-    tasks: tuple[str, ...]  # short task names
-
-    def describe(self) -> str:
-        count = f"{len(self.accounts)} account{'s' if len(self.accounts) != 1 else ''}"
-        tasks = ", ".join(self.tasks)
-        if self.policy is None:
-            return (
-                f"no SCP at {_where(self.missing_allow_level or '')} allows the actions of root "
-                f"sessions ({tasks}) in {count}: allow them there (an allow-list SCP must list them)"
-            )
-        where = ", ".join(_where(level) for level in self.attached_at) or "?"
-        return (
-            f"SCP {self.policy} (statement {self.sid or 'without Sid'}, attached to {where}) "
-            f"blocks root sessions ({tasks}) in {count}: exempt AssumeRoot sessions with "
-            "Null aws:AssumedRoot, as template deny_actions_as_root_except_centralized_root does"
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "policy": self.policy,
-            "sid": self.sid,
-            "missing_allow_level": self.missing_allow_level,
-            "attached_at": list(self.attached_at),
-            "accounts": list(self.accounts),
-            "tasks": list(self.tasks),
-            "message": self.describe(),
-        }
-
-
-def _where(level: str) -> str:
-    """Level names as users write paths: root -> /root, ou:/root/a -> /root/a."""
-    if level == "root":
-        return "/root"
-    if level.startswith("ou:"):
-        return level[3:]
-    return level.replace("account:", "account ")
-
-
-class _CauseAcc:
-    def __init__(self) -> None:
-        self.accounts: list[str] = []
-        self.tasks: list[str] = []
-        self.attached: set[str] = set()
-
-    def add(self, account_id: str, task: str) -> None:
-        if account_id not in self.accounts:
-            self.accounts.append(account_id)
-        if task not in self.tasks:
-            self.tasks.append(task)
-
-
-@dataclass(frozen=True)
-class GuardrailCheck:
-    """`rootctl guardrails check` as a value: the SCPs read, their analysis, the features."""
-
-    snapshot: ScpSnapshot
-    analysis: GuardrailAnalysis
-    enabled_features: tuple[str, ...] | None  # None: the caller could not read them
-    unknown: tuple[str, ...] = ()  # what read_state could not read, and why
-
-    @property
-    def blocking(self) -> tuple[AccountAnalysis, ...]:
-        """Accounts where some root session is blocked, or whose SCPs could not be evaluated."""
-        return tuple(a for a in self.analysis.accounts if a.blocked_tasks or a.error)
-
-    @property
-    def failed(self) -> bool:
-        """Root sessions are blocked while the features are enabled (or their state is unknown)."""
-        features_on = self.enabled_features is None or bool(self.enabled_features)
-        return features_on and bool(self.blocking)
-
-    def conflicts(self) -> list[str]:
-        """One line per account and cause (see `analysis.conflicts`)."""
-        return conflicts(self.analysis)
-
-    def causes(self) -> list[BlockingCause]:
-        """The blocking causes across accounts: one per denying statement or level without Allow.
-
-        A broad "deny root" SCP on an OU is one cause naming every account under it, which is
-        what the operator fixes; per-account lines are `conflicts()`.
-        """
-        found: dict[tuple[str | None, str | None], _CauseAcc] = {}
-        for result in self.analysis.accounts:
-            levels = self.snapshot.levels(result.account_id) if result.blocked_tasks else []
-            for check in result.tasks:
-                if not check.blocked:
-                    continue
-                ref = check.denied_by
-                key = (ref.policy, ref.sid) if ref else (None, check.missing_allow_level)
-                acc = found.setdefault(key, _CauseAcc())
-                acc.add(result.account_id, check.task.short_name)
-                if ref is not None:
-                    acc.attached.update(
-                        name
-                        for name, policies in levels
-                        if any(policy == ref.policy for policy, _ in policies)
-                    )
-        return [
-            BlockingCause(
-                policy=policy,
-                sid=detail if policy is not None else None,
-                missing_allow_level=detail if policy is None else None,
-                attached_at=tuple(sorted(acc.attached)),
-                accounts=tuple(acc.accounts),
-                tasks=tuple(acc.tasks),
-            )
-            for (policy, detail), acc in found.items()
-        ]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "schema": "rootctl.guardrails-check/v1",
-            "organization_id": self.snapshot.organization_id,
-            "management_account_id": self.snapshot.management_account_id,
-            "enabled_features": (
-                None if self.enabled_features is None else list(self.enabled_features)
-            ),
-            "accounts": [self._account_dict(a) for a in self.analysis.accounts],
-            "causes": [cause.to_dict() for cause in self.causes()],
-            "conflicts": self.conflicts(),
-            "failed": self.failed,
-            "unknown": list(self.unknown),
-        }
-
-    def _account_dict(self, result: AccountAnalysis) -> dict[str, Any]:
-        account = self.snapshot.account(result.account_id)
-        return {
-            "account_id": account.id,
-            "name": account.name,
-            "ou_path": account.ou_path,
-            "status": account.status,
-            "scp_exempt": result.scp_exempt,
-            "error": result.error,
-            "blocked_tasks": [task.short_name for task in result.blocked_tasks],
-            "tasks": [
-                {
-                    "task": check.task.short_name,
-                    "task_policy": check.task.value,
-                    "blocked": check.blocked,
-                    "blocked_actions": list(check.blocked_actions),
-                    "denied_by": _ref(check.denied_by),
-                    "missing_allow_level": check.missing_allow_level,
-                }
-                for check in result.tasks
-            ],
-            "long_term_root_denied": result.long_term_root_denied,
-            "long_term_root_denied_by": _ref(result.long_term_root_denied_by),
-        }
-
-
-def _ref(ref: StatementRef | None) -> dict[str, Any] | None:
-    if ref is None:
-        return None
-    return {"policy": ref.policy, "sid": ref.sid, "index": ref.index}
-
-
-def check_guardrails(
-    factory: SessionFactory, account_ids: Collection[str] | None = None
-) -> GuardrailCheck:
-    """Which root sessions the SCPs block, per account (default: every member account).
-
-    The management account is left out by default (SCPs do not apply to it); named in
-    `account_ids` it is reported as exempt.
-    """
-    from rootctl.org.features import read_state, require_central_caller
-
-    state = read_state(factory, with_scps=False)
-    require_central_caller(state, "reading the SCPs of every account")
-    snapshot = read_scp_paths(factory, account_ids, members_only=account_ids is None)
-    analysis = analyze(snapshot.paths(), management_account=snapshot.management_account_id)
-    features = None if state.enabled_features is None else tuple(state.enabled_features)
-    return GuardrailCheck(snapshot, analysis, features, tuple(state.unknown))
