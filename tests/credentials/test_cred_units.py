@@ -279,6 +279,9 @@ class FakeBroker:
         self.remaining = remaining
         self.evicted: list[tuple[str, Task]] = []
 
+    def credentials(self, account_id: str, task: Task) -> None:
+        """The session opens (delete_account opens it before the first step)."""
+
     def call(self, account_id: str, task: Task, service: str, fn: Any) -> Any:
         if task is Task.AUDIT:
             return self.remaining

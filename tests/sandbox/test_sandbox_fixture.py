@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -87,8 +89,9 @@ def test_serve_rejects_a_bad_fixture_with_exit_2(tmp_path: Path) -> None:
 def test_serve_prints_exports_and_answers() -> None:
     import boto3
 
+    serve = ["sandbox", "serve", "--accounts", "5", "--port", "0", "--lost-response-rate", "0.25"]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "rootctl", "sandbox", "serve", "--accounts", "5", "--port", "0"],
+        [sys.executable, "-m", "rootctl", *serve],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -116,6 +119,8 @@ def test_serve_prints_exports_and_answers() -> None:
             region_name=exports["AWS_DEFAULT_REGION"],
         )
         assert len(org.list_accounts()["Accounts"]) == 6  # management + 5 generated
+        with urllib.request.urlopen(f"{exports['AWS_ENDPOINT_URL']}/_rootctl/faults") as answer:
+            assert json.load(answer)["lost_response_rate"] == 0.25
     finally:
         proc.terminate()
         proc.wait(timeout=10)

@@ -15,7 +15,7 @@ from rootctl.sandbox import Sandbox
 from rootctl.sessions.events import parse_since, scrub_event
 from rootctl.tasks import Task
 
-from conftest import PAYMENTS_DEV, PAYMENTS_PROD, root_client
+from conftest import PAYMENTS_DEV, PAYMENTS_PROD, client, root_client
 
 Run = Callable[..., Result]
 
@@ -87,6 +87,20 @@ def test_events_read_member_trails_through_the_member_role(
     run: Run, enabled_sandbox: Sandbox
 ) -> None:
     root_client(enabled_sandbox, PAYMENTS_DEV, Task.AUDIT, "iam").get_account_summary()
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{enabled_sandbox.management_account_id}:root"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+    member = enabled_sandbox.credentials_for(PAYMENTS_DEV)
+    client(enabled_sandbox, "iam", member).create_role(
+        RoleName="AuditReader", AssumeRolePolicyDocument=json.dumps(trust)
+    )
     enabled_sandbox.reset_calls()
     result = run("events", "--member-role", "AuditReader", "-o", "json")
     assert result.exit_code == 0, result.output

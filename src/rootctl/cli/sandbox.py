@@ -54,6 +54,12 @@ def sandbox() -> None:
     default=0.0,
     help="Calls per second allowed before throttling errors (0: no limit).",
 )
+@click.option(
+    "--lost-response-rate",
+    type=click.FloatRange(0, 1),
+    default=0.0,
+    help="Share of successful changes applied, then answered 500/503 or the connection dropped.",
+)
 def serve(
     fixture_path: Path | None,
     sample: bool,
@@ -64,6 +70,7 @@ def serve(
     latency_ms: float,
     error_rate: float,
     throttle_rps: float,
+    lost_response_rate: float,
 ) -> None:
     """Start the sandbox and print the `export` lines that point AWS clients at it.
 
@@ -76,7 +83,12 @@ def serve(
     if sample and fixture_path:
         raise UsageError("use either --fixture FILE or --sample, not both")
     source = sample_fixture_path() if sample else fixture_path
-    faults = FaultConfig(latency_ms=latency_ms, error_rate=error_rate, throttle_rps=throttle_rps)
+    faults = FaultConfig(
+        latency_ms=latency_ms,
+        error_rate=error_rate,
+        throttle_rps=throttle_rps,
+        lost_response_rate=lost_response_rate,
+    )
     sb = Sandbox.create(
         source, accounts=accounts, seed=seed, port=port, region=region, faults=faults
     )

@@ -137,7 +137,18 @@ def apply_plan(
 def delete_account(
     broker: RootSessionBroker, plan: AccountPlan, recorder: Recorder
 ) -> AccountDeletion:
-    """Run the account's steps in order, then verify with a fresh audit session."""
+    """Open the delete session, run the account's steps in order, then verify with a fresh
+    audit session.
+
+    The session is opened before the first step so that a failure of the first deletion
+    call (a dropped connection after AWS applied it, say) is that step's failure, followed
+    by the other steps and the verification, not "no session, nothing done".
+    """
+    try:
+        broker.credentials(plan.account_id, Task.DELETE)
+    except (ClientError, BotoCoreError) as exc:
+        # No session, nothing done: the account fails as a whole.
+        return AccountDeletion(plan, "error", error=ErrorInfo.from_exception(exc))
     results: list[StepResult] = []
     failed_serials: set[str] = set()
     for step in plan.steps:
@@ -147,9 +158,6 @@ def delete_account(
         try:
             result = run_step(broker, plan.account_id, step)
         except (ClientError, BotoCoreError) as exc:
-            if not results and _is_session_error(exc):
-                # No session, nothing done: the account fails as a whole.
-                return AccountDeletion(plan, "error", error=ErrorInfo.from_exception(exc))
             result = StepResult(step, "failed", ErrorInfo.from_exception(exc))
         if result.outcome == "failed" and step.action == "deactivate-mfa-device":
             failed_serials.add(step.target)
@@ -251,12 +259,6 @@ def _journal_step(recorder: Recorder, account_id: str, result: StepResult) -> No
         after=after if result.outcome != "failed" else None,
         error=f"{result.error.code}: {result.error.message}" if result.error else None,
     )
-
-
-def _is_session_error(exc: BaseException) -> bool:
-    """True for an AssumeRoot refusal (the first call of an account opens its session)."""
-    operation = getattr(exc, "operation_name", "")
-    return bool(operation == "AssumeRoot" or isinstance(exc, BotoCoreError))
 
 
 def _error_dict(error: ErrorInfo | None) -> dict[str, str] | None:

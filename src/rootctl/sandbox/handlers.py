@@ -228,6 +228,34 @@ def _record_assume_root(
     state.record_event(caller.account_id, event)
 
 
+_ROLE_ARN = re.compile(r"^arn:aws:iam::(\d{12}):role/.+$")
+
+
+def assume_role_refused(state: SandboxState, req: AwsRequest, caller: Principal) -> Response | None:
+    """AccessDenied for a role that does not exist in the account its ARN names, as AWS says.
+
+    moto hands out credentials for any role ARN. AWS answers a missing role (or one whose
+    trust policy does not allow the caller) with the same AccessDenied; the sandbox checks
+    existence only: trust policies are not evaluated. Roles live in moto's IAM backend of
+    their account (create_account makes OrganizationAccountAccessRole in every member).
+    """
+    from moto.iam.models import iam_backends
+
+    arn = str(req.params.get("RoleArn", ""))
+    match = _ROLE_ARN.match(arn)
+    if match is None:
+        return None  # moto validates the ARN's shape
+    backend = iam_backends[match.group(1)]["global"]
+    if any(role.arn == arn for role in list(backend.roles.values())):
+        return None
+    return error_response(
+        req,
+        "AccessDenied",
+        f"User: {caller.arn} is not authorized to perform: sts:AssumeRole on resource: {arn}",
+        403,
+    )
+
+
 def get_caller_identity(state: SandboxState, req: AwsRequest, caller: Principal) -> Response:
     return ok(req, {"UserId": caller.account_id, "Account": caller.account_id, "Arn": caller.arn})
 
@@ -436,6 +464,10 @@ HANDLERS: dict[tuple[str, str], Handler] = {
     ("iam", "ListOrganizationsFeatures"): _feature_handler(None, None),
     ("sts", "AssumeRoot"): assume_root,
 }
+
+# Checks that may refuse a call before moto answers it (None: moto answers).
+Guard = Callable[[SandboxState, AwsRequest, Principal], Response | None]
+GUARDS: dict[tuple[str, str], Guard] = {("sts", "AssumeRole"): assume_role_refused}
 
 
 # --- CloudTrail ------------------------------------------------------------------------------

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import json
 import random
+import socket
+import struct
 import threading
 import time
 from collections.abc import Callable, Iterable
+from http import HTTPStatus
 from typing import Any
 
 from rootctl.sandbox import handlers
-from rootctl.sandbox.model import CallRecord, Principal, SandboxState
+from rootctl.sandbox.model import CallRecord, FaultKind, Principal, SandboxState
 from rootctl.sandbox.orgview import org_context
 from rootctl.sandbox.wire import (
     AwsRequest,
@@ -32,6 +35,7 @@ from rootctl.tasks import task_policy_document
 StartResponse = Callable[..., Any]
 CONTROL_PREFIX = "/_rootctl/"
 READ_PREFIXES = ("Get", "List", "Describe", "Lookup", "Head")
+_KNOWN_STATUS = frozenset(status.value for status in HTTPStatus)
 
 
 def is_mutating(action: str) -> bool:
@@ -82,9 +86,10 @@ class SandboxApp:
         req = parse_environ(environ)
         if req.path.startswith(CONTROL_PREFIX):
             return self._reply(start_response, self.control(req))
-        fault = self._fault(req)
-        if fault is not None:
-            self._record(req, None, fault[0], _code_of(fault))
+        injected = self._fault(req)
+        if injected is not None:
+            kind, fault = injected
+            self._record(req, None, fault[0], _code_of(fault), fault=kind)
             return self._reply(start_response, fault)
         principal = self.identify(req.access_key_id)
         if principal is None and req.access_key_id is not None:
@@ -92,10 +97,12 @@ class SandboxApp:
             self._record(req, None, response[0], _code_of(response))
             return self._reply(start_response, response)
         answer = self._dispatch(req, principal, environ)
-        if answer is not None:
-            self._record(req, principal, answer[0], _code_of(answer))
-            return self._reply(start_response, answer)
-        return self._to_moto(req, principal, environ, start_response)
+        if answer is None:
+            answer = self._to_moto(req, principal, environ)
+        if self._lose_response(req, principal, answer[0]):
+            return self._lost(req, principal, answer[0], environ, start_response)
+        self._record(req, principal, answer[0], _code_of(answer))
+        return self._reply(start_response, answer)
 
     def _dispatch(
         self, req: AwsRequest, principal: Principal | None, environ: dict[str, Any]
@@ -123,6 +130,11 @@ class SandboxApp:
         handler = handlers.HANDLERS.get((req.service, req.action))
         if handler is not None:
             return handler(self.state, req, principal)
+        guard = handlers.GUARDS.get((req.service, req.action))
+        if guard is not None:
+            refused = guard(self.state, req, principal)
+            if refused is not None:
+                return refused
         if req.service == "organizations" and req.action.startswith(("List", "Describe")):
             # Delegated administrators may call Organizations' read-only APIs (AWS allows it).
             org = org_context(principal.account_id)
@@ -131,43 +143,30 @@ class SandboxApp:
         return None
 
     def _to_moto(
-        self,
-        req: AwsRequest,
-        principal: Principal | None,
-        environ: dict[str, Any],
-        start_response: StartResponse,
-    ) -> Iterable[bytes]:
+        self, req: AwsRequest, principal: Principal | None, environ: dict[str, Any]
+    ) -> Response:
+        """moto's answer, held back: a lost-response fault may still replace it."""
         if principal is not None and "HTTP_X_MOTO_ACCOUNT_ID" not in environ:
             environ["HTTP_X_MOTO_ACCOUNT_ID"] = principal.account_id
-        status_holder: list[int] = []
+        started: list[tuple[str, list[tuple[str, str]]]] = []
 
         def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
-            status_holder.append(int(status.split()[0]))
-            return (
-                start_response(status, headers, exc_info)
-                if exc_info
-                else start_response(status, headers)
-            )
+            started.append((status, headers))
+            return lambda data: None
 
-        body = list(self.moto_app(environ, capture))
-        status = status_holder[0] if status_holder else 500
-        code = None
-        if status >= 400:
-            code = _code_from_body(b"".join(body))
-        self._record(req, principal, status, code)
-        return body
+        body = b"".join(self.moto_app(environ, capture))
+        if not started:
+            return error_response(req, "InternalFailure", "moto gave no response.", 500)
+        status_line, header_list = started[-1]
+        return int(status_line.split()[0]), dict(header_list), body
 
     @staticmethod
     def _reply(start_response: StartResponse, response: Response) -> Iterable[bytes]:
         status, headers, body = response
-        reason = {
-            200: "OK",
-            400: "Bad Request",
-            403: "Forbidden",
-            404: "Not Found",
-            409: "Conflict",
-        }.get(status, "Error")
-        headers = {**headers, "Content-Length": str(len(body))}
+        reason = HTTPStatus(status).phrase if status in _KNOWN_STATUS else "Error"
+        if not any(name.lower() == "content-length" for name in headers):
+            # moto sets its own (a HEAD answer's length is the object's, not the body's).
+            headers = {**headers, "Content-Length": str(len(body))}
         start_response(f"{status} {reason}", list(headers.items()))
         return [body]
 
@@ -330,25 +329,65 @@ class SandboxApp:
 
     # -- faults and call log -----------------------------------------------------------------
 
-    def _fault(self, req: AwsRequest) -> Response | None:
+    def _fault(self, req: AwsRequest) -> tuple[FaultKind, Response] | None:
+        """Latency, throttling and injected errors: all before the request is applied."""
         faults = self.state.faults
         if faults.latency_ms > 0:
             time.sleep(faults.latency_ms / 1000.0)
         if self.bucket is not None and not self.bucket.take():
-            return _throttled(req)
+            return "throttle", _throttled(req)
         if faults.error_rate > 0 and self.random.random() < faults.error_rate:
-            if self.random.random() < 0.5:
-                return error_response(
-                    req,
-                    "InternalFailure" if req.protocol != "rest-xml" else "InternalError",
-                    "Injected internal error.",
-                    500,
-                )
-            return error_response(req, "ServiceUnavailable", "Injected service unavailable.", 503)
+            return "error", _injected_error(req, self.random.random() < 0.5)
         return None
 
+    def _lose_response(self, req: AwsRequest, principal: Principal | None, status: int) -> bool:
+        """A successful change the lost-response fault hits (drawn at its rate)."""
+        faults = self.state.faults
+        return (
+            principal is not None
+            and 200 <= status < 300
+            and is_mutating(req.action)
+            and faults.loses_response(req.action, principal.account_id)
+            and self.random.random() < faults.lost_response_rate
+        )
+
+    def _lost(
+        self,
+        req: AwsRequest,
+        principal: Principal | None,
+        applied: int,
+        environ: dict[str, Any],
+        start_response: StartResponse,
+    ) -> Iterable[bytes]:
+        """The change is made; the client gets a 500/503, or the connection closes unanswered."""
+        kind = self.random.choice(self.state.faults.lost_response_kinds)
+        sock = environ.get("werkzeug.socket")
+        if kind == "drop" and sock is not None:
+            self._record(req, principal, 0, None, fault="lost-response", applied_status=applied)
+            _drop(sock)
+            # werkzeug treats a ConnectionError from the app as a dropped connection: it
+            # writes nothing and closes the socket.
+            raise ConnectionResetError("rootctl sandbox: injected lost response")
+        response = _injected_error(req, self.random.random() < 0.5)
+        self._record(
+            req,
+            principal,
+            response[0],
+            _code_of(response),
+            fault="lost-response",
+            applied_status=applied,
+        )
+        return self._reply(start_response, response)
+
     def _record(
-        self, req: AwsRequest, principal: Principal | None, status: int, code: str | None
+        self,
+        req: AwsRequest,
+        principal: Principal | None,
+        status: int,
+        code: str | None,
+        *,
+        fault: FaultKind | None = None,
+        applied_status: int | None = None,
     ) -> None:
         session = principal.session if principal else None
         self.state.record_call(
@@ -363,8 +402,26 @@ class SandboxApp:
                 status=status,
                 error_code=code,
                 task=session.task.value if session else None,
+                fault=fault,
+                applied_status=applied_status,
             )
         )
+
+
+def _drop(sock: socket.socket) -> None:
+    """Close the client's connection with no response (a reset where the OS allows it)."""
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass  # the client already went away: nothing left to drop
+
+
+def _injected_error(req: AwsRequest, internal: bool) -> Response:
+    if internal:
+        code = "InternalFailure" if req.protocol != "rest-xml" else "InternalError"
+        return error_response(req, code, "Injected internal error.", 500)
+    return error_response(req, "ServiceUnavailable", "Injected service unavailable.", 503)
 
 
 def _moto_identity(access_key_id: str) -> Principal | None:

@@ -164,9 +164,18 @@ class Principal:
     session: RootSession | None = None
 
 
+FaultKind = Literal["error", "throttle", "lost-response"]
+
+
 @dataclass
 class CallRecord:
-    """One request the sandbox answered (the call log used by tests and the permissions check)."""
+    """One request the sandbox answered (the call log used by tests and the permissions check).
+
+    `status` and `error_code` are what the client received (status 0: the connection was
+    dropped without a response). `fault` names the injected fault that shaped the answer;
+    for "lost-response" the change was applied and `applied_status` is what the service
+    really answered.
+    """
 
     time: float
     service: str
@@ -178,11 +187,23 @@ class CallRecord:
     status: int
     error_code: str | None = None
     task: str | None = None
+    fault: FaultKind | None = None
+    applied_status: int | None = None
+
+
+LOST_RESPONSE_KINDS = ("error", "drop")
 
 
 @dataclass
 class FaultConfig:
-    """Injected latency and failures (per call), for benchmarks and reliability tests."""
+    """Injected latency and failures (per call), for benchmarks and reliability tests.
+
+    `error_rate` and throttling answer *before* the request is applied. A lost response is
+    the other half of real failures: the change is applied, then the answer never arrives
+    intact ("error": 500 InternalFailure / 503 ServiceUnavailable; "drop": the connection
+    is closed with no response). It hits only mutating calls the service answered with
+    success, so a retry sees the change already made (NoSuchEntity, or the same success).
+    """
 
     latency_ms: float = 0.0
     error_rate: float = 0.0
@@ -190,6 +211,44 @@ class FaultConfig:
     # account id -> error code AssumeRoot answers for that account (e.g. "AccessDenied").
     fail_assume_root: dict[str, str] = field(default_factory=dict)
     seed: int | None = None
+    # Share of matching successful mutating calls whose response is lost after the change.
+    lost_response_rate: float = 0.0
+    # Only these actions ("DeleteAccessKey", "DeleteBucketPolicy"); empty: every mutating one.
+    lost_response_actions: list[str] = field(default_factory=list)
+    # Only calls acting in these accounts (the signer's account; for a root session, the
+    # member account); empty: every account.
+    lost_response_accounts: list[str] = field(default_factory=list)
+    # How a response is lost, drawn uniformly per call: "error", "drop".
+    lost_response_kinds: list[str] = field(default_factory=lambda: list(LOST_RESPONSE_KINDS))
+
+    def __post_init__(self) -> None:
+        """Reject a configuration that could only be a mistake (the control API's 400)."""
+        for name in ("error_rate", "lost_response_rate"):
+            value = getattr(self, name)
+            if not isinstance(value, int | float) or not 0 <= value <= 1:
+                raise ValueError(f"{name}: must be a number from 0 to 1, got {value!r}")
+        for name in ("latency_ms", "throttle_rps"):
+            value = getattr(self, name)
+            if not isinstance(value, int | float) or value < 0:
+                raise ValueError(f"{name}: must be a number >= 0, got {value!r}")
+        for name in ("lost_response_actions", "lost_response_accounts", "lost_response_kinds"):
+            value = getattr(self, name)
+            if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+                raise ValueError(f"{name}: must be a list of strings, got {value!r}")
+        unknown = [k for k in self.lost_response_kinds if k not in LOST_RESPONSE_KINDS]
+        if unknown or not self.lost_response_kinds:
+            raise ValueError(
+                f"lost_response_kinds: use any of {', '.join(LOST_RESPONSE_KINDS)}, "
+                f"got {self.lost_response_kinds!r}"
+            )
+
+    def loses_response(self, action: str, account_id: str) -> bool:
+        """True when a lost response may hit this call (the rate is drawn by the caller)."""
+        return (
+            self.lost_response_rate > 0
+            and (not self.lost_response_actions or action in self.lost_response_actions)
+            and (not self.lost_response_accounts or account_id in self.lost_response_accounts)
+        )
 
 
 class SandboxState:

@@ -445,8 +445,14 @@ class Sandbox:
                 return _json(200, {"ok": True})
             return _json(200, {"calls": self.calls()})
         if route == "faults" and req.method == "POST":
-            self.set_faults(FaultConfig(**payload))
+            try:
+                faults = FaultConfig(**payload)
+            except (TypeError, ValueError) as exc:  # unknown key, wrong value
+                return _json(400, {"error": f"faults: {exc}"})
+            self.set_faults(faults)
             return _json(200, {"ok": True})
+        if route == "faults" and req.method == "GET":
+            return _json(200, asdict(self.state.faults))
         if route == "clock" and req.method == "POST":
             self.advance_clock(float(payload.get("advance_seconds", 0)))
             return _json(200, {"ok": True, "offset_seconds": self.state.clock_offset})

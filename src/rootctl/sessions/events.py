@@ -223,14 +223,39 @@ def build_timeline(
         sessions = [s for s in timeline.sessions if s.account_id == account and s.access_key_id]
         try:
             member_trail = _member_trail(factory, account, member_role)
+        except (ClientError, BotoCoreError) as exc:
+            timeline.errors[account] = _role_refused(account, member_role, exc)
+            continue
+        try:
             for session in sessions:
                 timeline.actions.extend(_actions(member_trail, account, session))
         except (ClientError, BotoCoreError) as exc:
             timeline.errors[account] = (
                 f"cannot read CloudTrail in {account} through role {member_role}: "
-                f"{error_code(exc)}: {exc}"
+                f"{error_code(exc)}: {_message(exc)}"
             )
     return timeline
+
+
+def _role_refused(account_id: str, role: str, exc: ClientError | BotoCoreError) -> str:
+    """One line that says what failed and what to fix (a missing role is the usual cause)."""
+    code = error_code(exc)
+    line = f"cannot read CloudTrail in {account_id}: role {role} cannot be assumed there ({code}: {_message(exc)})"
+    if code in ("AccessDenied", "AccessDeniedException"):
+        line += (
+            "; the role must exist in that account and trust your identity, "
+            "or pass --member-role with a role that does"
+        )
+    return line
+
+
+def _message(exc: ClientError | BotoCoreError) -> str:
+    """AWS's message without botocore's "An error occurred (X) when calling Y" prefix."""
+    if isinstance(exc, ClientError):
+        message = exc.response.get("Error", {}).get("Message")
+        if message:
+            return str(message)
+    return str(exc)
 
 
 def _member_trail(factory: SessionFactory, account_id: str, role: str) -> CloudTrailClient:
