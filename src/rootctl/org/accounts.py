@@ -2,13 +2,17 @@
 
 ListAccounts does not say where an account sits, so we walk from the root: per parent one
 ListOrganizationalUnitsForParent and one ListAccountsForParent (both paginated). The number
-of calls grows with the number of OUs (and pages of 20 accounts), not with accounts; the
-parents of one level of the tree are read concurrently.
+of calls grows with the number of OUs (and pages of 20 accounts), not with accounts.
+
+The walk has no level barrier: a parent's OU listing and its account listing are separate
+tasks on a small pool, and each OU found is queued at once. The critical path is the
+tree's depth in OU listings plus the longest account pagination, not the sum over levels of
+each level's slowest parent (at 50 ms per call and 1,000 accounts: 2.4 s -> ~1 s).
 """
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -72,18 +76,8 @@ def list_accounts(factory: SessionFactory, *, for_root_sessions: bool = True) ->
         raise
     if for_root_sessions:
         check_root_session_caller(org, caller, str(described["MasterAccountId"]))
-    roots = _pages(org, "list_roots", "Roots")
-    level = [_Parent(str(root["Id"]), "/root") for root in roots]
-    accounts: list[Account] = []
-    paths: set[str] = {"/root"}
-    with ThreadPoolExecutor(max_workers=_WALK_WORKERS, thread_name_prefix="org-walk") as pool:
-        while level:
-            children = list(pool.map(lambda parent: _read_parent(org, parent), level))
-            level = []
-            for ous, found in children:
-                accounts.extend(found)
-                level.extend(ous)
-                paths.update(ou.path for ou in ous)
+    roots = [_Parent(str(root["Id"]), "/root") for root in _pages(org, "list_roots", "Roots")]
+    accounts, paths = _walk(org, roots)
     accounts.sort(key=lambda account: (account.ou_path, account.name, account.id))
     return OrgInventory(
         organization_id=str(described["Id"]),
@@ -114,18 +108,45 @@ def check_root_session_caller(org: Any, caller: str, management_account_id: str)
         )
 
 
-def _read_parent(org: Any, parent: _Parent) -> tuple[list[_Parent], list[Account]]:
-    ous = [
+def _walk(org: Any, roots: list[_Parent]) -> tuple[list[Account], set[str]]:
+    """Every account under `roots` and every OU path, read as described in the docstring."""
+    accounts: list[Account] = []
+    paths: set[str] = {"/root"}
+    with ThreadPoolExecutor(max_workers=_WALK_WORKERS, thread_name_prefix="org-walk") as pool:
+        ou_reads: set[Future[list[_Parent]]] = set()
+        account_reads: list[Future[list[Account]]] = []
+
+        def read(parent: _Parent) -> None:
+            ou_reads.add(pool.submit(_child_ous, org, parent))
+            account_reads.append(pool.submit(_accounts_of, org, parent))
+
+        for root in roots:
+            read(root)
+        while ou_reads:
+            done, ou_reads = wait(ou_reads, return_when=FIRST_COMPLETED)
+            for ous in done:
+                for ou in ous.result():
+                    paths.add(ou.path)
+                    read(ou)
+        for found in account_reads:
+            accounts.extend(found.result())
+    return accounts, paths
+
+
+def _child_ous(org: Any, parent: _Parent) -> list[_Parent]:
+    return [
         _Parent(str(ou["Id"]), f"{parent.path}/{ou['Name']}")
         for ou in _pages(
             org, "list_organizational_units_for_parent", "OrganizationalUnits", ParentId=parent.id
         )
     ]
-    accounts = [
+
+
+def _accounts_of(org: Any, parent: _Parent) -> list[Account]:
+    return [
         _account(raw, parent.path)
         for raw in _pages(org, "list_accounts_for_parent", "Accounts", ParentId=parent.id)
     ]
-    return ous, accounts
 
 
 def _account(raw: dict[str, Any], ou_path: str) -> Account:
