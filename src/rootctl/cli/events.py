@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from rootctl.sessions.events import ActionEvent, SessionEvent, Timeline
 
 OUTSIDE = "started outside rootctl"
+RETRY = "probable retry"
 
 
 @click.command()
@@ -42,7 +43,10 @@ def events(
 
     Reads CloudTrail in the caller's account and region, then each member account's trail
     (through --member-role) by the session's access key id. Sessions that no journal entry
-    mentions are flagged "started outside rootctl". Exit 1 if a trail could not be read.
+    mentions are flagged "started outside rootctl", except probable retries: a session
+    with no call, opened by the same caller for the same account, task and region at most
+    60 s before a journaled one (a rootctl call whose answer was lost, asked again).
+    Exit 1 if a trail could not be read.
     """
     from rootctl.config import parse_account_id
     from rootctl.sessions.events import build_timeline, journaled_key_ids, parse_since
@@ -85,6 +89,7 @@ def _session(s: SessionEvent) -> dict[str, Any]:
         "region": s.region,
         "error": s.error,
         "started_outside_rootctl": s.started_outside_rootctl,
+        "probable_retry_of": s.retry_of,
     }
 
 
@@ -120,6 +125,9 @@ def _table(timeline: Timeline) -> None:
                 detail += escape(f" (failed: {item.error})")
             if item.started_outside_rootctl:
                 detail += f" [bold red]{OUTSIDE}[/]"
+            elif item.retry_of:
+                note = f"{RETRY}: answer lost, rootctl's retry got {item.retry_of}; no call seen"
+                detail += f" [yellow]{escape(note)}[/]"
             table.add_row(when, item.account_id, item.access_key_id or "-", "AssumeRoot", detail)
         else:
             detail = escape(
@@ -131,9 +139,13 @@ def _table(timeline: Timeline) -> None:
     console = Console(width=200 if not _tty() else None, highlight=False, emoji=False)
     console.print(table)
     outside = sum(1 for s in timeline.sessions if s.started_outside_rootctl)
-    console.print(
-        f"{len(timeline.sessions)} sessions, {len(timeline.actions)} actions, {outside} {OUTSIDE}."
+    retries = sum(1 for s in timeline.sessions if s.retry_of)
+    summary = (
+        f"{len(timeline.sessions)} sessions, {len(timeline.actions)} actions, {outside} {OUTSIDE}"
     )
+    if retries:
+        summary += f", {retries} {RETRY if retries == 1 else 'probable retries'} (answer lost)"
+    console.print(summary + ".")
 
 
 def _tty() -> bool:

@@ -5,7 +5,10 @@ the AssumeRoot events in the caller's account, take each session's access key id
 `responseElements.credentials.accessKeyId`, then search the target account's CloudTrail
 for that key. AssumeRoot task policies do not allow CloudTrail, so the member account is
 read through a role there (`OrganizationAccountAccessRole` by default). A session whose
-key no journal entry mentions was started outside rootctl and is flagged.
+key no journal entry mentions was started outside rootctl and is flagged, unless it is
+most probably a rootctl call whose answer was lost (`probable_retries`): AWS opened the
+session, the answer never arrived, botocore asked again and rootctl journaled the second
+session, so the trail holds a session rootctl never received.
 
 Session tokens never leave this module: every event is scrubbed as it is parsed, and only
 chosen fields are kept.
@@ -15,13 +18,15 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from rootctl.aws.retry import BOTOCORE_MAX_ATTEMPTS
 from rootctl.errors import UsageError, error_code
 from rootctl.journal import scrub_value
 from rootctl.tasks import TASK_POLICY_ARN_PREFIX
@@ -37,6 +42,20 @@ DEFAULT_MEMBER_ROLE = "OrganizationAccountAccessRole"
 # Member-account events are searched from a little before the AssumeRoot event: clocks of
 # different services are not perfectly aligned.
 CLOCK_SKEW = timedelta(minutes=5)
+# A session rootctl never received is taken for a retried rootctl call only when its
+# AssumeRoot event is at most this long before the journaled session of the same caller,
+# account, task and region. One rootctl AssumeRoot call is one botocore call of up to
+# BOTOCORE_MAX_ATTEMPTS retries. A lost answer (an error answer or a closed connection)
+# arrives at once, and botocore sleeps rand * min(0.05 * 2**i, 20) s before retry i after
+# an error (botocore 1.44; rand * min(2**i, 20) s in the older releases rootctl accepts):
+# at most 45.6 s for all ten retries (31 s for the first five with older botocore). 60 s
+# covers that plus the round trips and CloudTrail's one-second resolution, or one lost
+# answer that waited out the 30 s read timeout. Longer chains (throttled retries in
+# between, several read timeouts) stay flagged: a false alarm, never a hidden session.
+RETRY_WINDOW = timedelta(seconds=60)
+# Each retry can follow one lost answer, so one call leaves at most this many sessions
+# rootctl never received before the one it journals.
+MAX_LOST_PER_CALL = BOTOCORE_MAX_ATTEMPTS
 _SINCE = re.compile(r"^(\d+)([mhdw])$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 _TARGET = re.compile(r"(\d{12})")
@@ -82,10 +101,14 @@ class SessionEvent:
     region: str
     error: str | None = None
     in_journal: bool = False
+    # The journaled session this one most probably preceded as a lost answer
+    # (`probable_retries`): set only for a session the journal does not know.
+    retry_of: str | None = None
 
     @property
     def started_outside_rootctl(self) -> bool:
-        return self.access_key_id is not None and not self.in_journal
+        """A session rootctl did not open: not journaled, and not a probable lost answer."""
+        return self.access_key_id is not None and not self.in_journal and self.retry_of is None
 
 
 @dataclass(frozen=True)
@@ -234,7 +257,55 @@ def build_timeline(
                 f"cannot read CloudTrail in {account} through role {member_role}: "
                 f"{error_code(exc)}: {_message(exc)}"
             )
+    retries = probable_retries(timeline.sessions, timeline.actions, set(timeline.errors))
+    timeline.sessions = [
+        replace(s, retry_of=retries[s.access_key_id]) if s.access_key_id in retries else s
+        for s in timeline.sessions
+    ]
     return timeline
+
+
+def probable_retries(
+    sessions: Iterable[SessionEvent],
+    actions: Iterable[ActionEvent],
+    unread_accounts: set[str],
+) -> dict[str, str]:
+    """Sessions rootctl most probably opened without receiving them: key -> journaled key.
+
+    A lost AssumeRoot answer leaves a session nobody holds; botocore's retry opens the
+    session rootctl journals. An unjournaled session is taken for one only when all hold:
+    the same caller ARN, target account, task and region as a journaled session; its event
+    at most RETRY_WINDOW before that session's (the first journaled one at or after it);
+    among the MAX_LOST_PER_CALL closest such sessions; and no call made with its key in
+    the member account's trail. A key with any call, or in an account whose trail could
+    not be read, is never taken for one, whatever the timing: it stays "outside".
+    """
+    used = {action.access_key_id for action in actions}
+    groups: dict[tuple[str, str, str, str], list[SessionEvent]] = defaultdict(list)
+    for session in sessions:
+        if session.access_key_id and session.caller and not session.error:
+            groups[(session.caller, session.account_id, session.task, session.region)].append(
+                session
+            )
+    found: dict[str, str] = {}
+    for group in groups.values():
+        journaled = sorted((s for s in group if s.in_journal), key=lambda s: s.time)
+        preceding: dict[str, list[SessionEvent]] = defaultdict(list)
+        for session in group:
+            if (
+                session.in_journal
+                or session.access_key_id in used
+                or session.account_id in unread_accounts
+            ):
+                continue
+            after = next((j for j in journaled if j.time >= session.time), None)
+            if after is not None and after.time - session.time <= RETRY_WINDOW:
+                assert after.access_key_id is not None
+                preceding[after.access_key_id].append(session)
+        for key, lost in preceding.items():
+            closest = sorted(lost, key=lambda s: s.time, reverse=True)[:MAX_LOST_PER_CALL]
+            found.update((str(s.access_key_id), key) for s in closest)
+    return found
 
 
 def _role_refused(account_id: str, role: str, exc: ClientError | BotoCoreError) -> str:
