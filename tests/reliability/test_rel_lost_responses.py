@@ -1,24 +1,24 @@
-"""Lost responses: the change is applied, then the answer fails (500/503 or a dropped connection).
+"""Lost responses in delete-credentials: the change is applied, then the answer fails.
 
 The sandbox's `lost_response_*` faults let a successful change through and then replace its
-answer, so the client's retry meets the change already made (NoSuchEntity for IAM
-deletions, the same success again for S3's idempotent DeleteBucketPolicy). Each test
-checks that the end state equals the plan, that nothing outside it was touched, that a
-rerun finishes the job (or has nothing to do), that the journal verifies, and that the
-per-account results and exit code say what really happened.
+answer (500/503 or a dropped connection), so the client's retry meets the change already
+made (NoSuchEntity for IAM deletions). With retries off the lost answer is final, and the
+fresh audit after the deletions decides: a target it no longer lists is `verified-gone`.
+Each test checks that the end state equals the plan, that nothing outside it was touched,
+that a rerun finishes the job (or has nothing to do), that the journal verifies, and that
+the per-account results and exit code say what really happened. (unlock: test_rel_lost_unlock.py)
 """
 
 from __future__ import annotations
 
 import json
-import os
-import random
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
+from lost_helpers import LOST_CODES, invoke_without_retries, journal_entries, lost, retries_off
 
 from rootctl.sandbox import FaultConfig, Sandbox
 
@@ -56,8 +56,7 @@ STEP_ACTIONS = (
     "deactivate-mfa-device",
     "delete-virtual-mfa-device",
 )
-LOST_CODES = {"InternalFailure", "InternalError", "ServiceUnavailable", "ConnectionClosedError"}
-BUCKET = "payments-prod-artifacts"
+STEP_OF = dict(zip(CHANGES, STEP_ACTIONS, strict=True))
 
 
 def planned_steps(before: dict[str, Any]) -> set[tuple[str, str, str]]:
@@ -99,25 +98,12 @@ def assert_state_is_the_plan(
         ), account_id
 
 
-def journal_entries(sb: Sandbox, journal: Path) -> list[dict[str, Any]]:
-    verify = run_cli(sb, "journal", "verify", journal=journal)
-    assert verify.returncode == 0, verify.stderr
-    listed = run_cli(sb, "journal", "list", "-o", "json", journal=journal)
-    assert listed.returncode == 0, listed.stderr
-    entries: list[dict[str, Any]] = json.loads(listed.stdout)
-    return entries
-
-
 def journaled_done(entries: list[dict[str, Any]]) -> list[tuple[str, str, str]]:
     return [
         (e["account_id"], e["action"], e["target"])
         for e in entries
         if e["action"] in STEP_ACTIONS and e["outcome"] == "ok"
     ]
-
-
-def lost(sb: Sandbox, *actions: str) -> list[dict[str, Any]]:
-    return [c for c in sb.calls() if c["fault"] == "lost-response" and c["action"] in actions]
 
 
 @pytest.fixture
@@ -186,46 +172,29 @@ def test_delete_converges_in_one_run_when_answers_are_lost(
     assert not [c for c in sb.calls() if c["action"] in CHANGES], "the rerun changes nothing"
 
 
-def invoke_without_retries(
-    monkeypatch: pytest.MonkeyPatch, sb: Sandbox, journal: Path, *args: str
-) -> Result:
-    """The CLI in-process with botocore's retries off: a lost answer is the final answer.
-
-    rootctl's own policy retries (11 attempts with backoff); exhausting it against a fault
-    that hits every attempt takes botocore's backoff, tens of seconds per call.
-    """
-    from botocore.config import Config
-
-    from rootctl.cli.main import cli
-
-    monkeypatch.setattr(
-        "rootctl.aws.session.client_config",
-        lambda max_pool_connections: Config(
-            retries={"mode": "standard", "total_max_attempts": 1},
-            max_pool_connections=max_pool_connections,
-        ),
-    )
-    env: dict[str, str | None] = {k: None for k in os.environ if k.startswith(("AWS_", "ROOTCTL_"))}
-    env.update(sb.env(), ROOTCTL_JOURNAL=str(journal), NO_COLOR="1", COLUMNS="200")
-    env.update(AWS_CONFIG_FILE=os.devnull, AWS_SHARED_CREDENTIALS_FILE=os.devnull)
-    return CliRunner().invoke(cli, list(args), env=env)
+def _delete(sb: Sandbox, journal: Path, *args: str) -> Any:
+    return run_cli(
+        sb, "delete-credentials", *args, "--reason", "OPS-9 cleanup", "--yes", "-o", "json",
+        journal=journal,
+    )  # fmt: skip
 
 
-def test_delete_with_no_retries_reports_lost_answers_as_errors_and_the_rerun_converges(
+def test_delete_with_no_retries_verifies_lost_answers_and_reports_the_accounts_done(
     org: tuple[Sandbox, Path, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Retries off: a lost answer is the step's final answer.
+    """Retries off: a lost answer is the call's final answer, and the fresh audit decides.
 
-    rootctl reports what AWS answered: the step failed, the account is an error, exit 1;
-    the other steps of the account still run, and `verified` says what the fresh audit
-    saw (True: nothing planned is visible any more). The rerun (normal retries) journals
-    those changes as found done ("reconciled"), makes the calls no audit can confirm, and
-    ends with the state equal to the plan.
+    Half of the changes whose end state an audit can see lose their answer. Each such step
+    is `verified-gone` (the call's error kept, a note saying why it is done anyway), its
+    account ok and verified, exit 0; a virtual MFA device whose deactivation "failed" is
+    deleted in the same run once the audit lists it no more. The journal has the failed
+    call (error), then the step verified (ok, with the note); the rerun has nothing to do.
     """
     sb, config, journal = org
     before = sb.root_state()
     planned = planned_steps(before)
-    sb.set_faults(FaultConfig(lost_response_rate=0.5, lost_response_actions=list(CHANGES), seed=7))
+    visible = [change for change in CHANGES if change != "DeleteVirtualMFADevice"]
+    sb.set_faults(FaultConfig(lost_response_rate=0.5, lost_response_actions=visible, seed=7))
 
     first = invoke_without_retries(
         monkeypatch, sb, journal, "delete-credentials", "-c", str(config), "--reason", "OPS-9",
@@ -233,173 +202,197 @@ def test_delete_with_no_retries_reports_lost_answers_as_errors_and_the_rerun_con
     )  # fmt: skip
 
     sb.set_faults(FaultConfig())
-    assert first.exception is None or isinstance(first.exception, SystemExit), first.exception
-    assert first.exit_code == 1, first.stderr[-3000:]
+    assert first.exit_code == 0, first.stderr[-3000:]
     report = json.loads(first.stdout)
     lost_calls = lost(sb, *CHANGES)
     assert lost_calls, "the fault must have hit some changes"
-    errors = {a["account_id"]: a for a in report["accounts"] if a["status"] == "error"}
-    assert set(errors) == {c["account_id"] for c in lost_calls}, "only lost answers fail"
-    assert report["summary"]["errors"] == len(errors)
-    in_plan = {a for a, _, _ in planned}
+    lost_steps = Counter((c["account_id"], STEP_OF[c["action"]]) for c in lost_calls)
+    summary = report["summary"]
+    assert (summary["errors"], summary["failed"]) == (0, 0), summary
+    assert summary["verified_gone"] == len(lost_calls), summary
+    assert summary["deleted"] + summary["already_gone"] + summary["verified_gone"] == len(planned)
+    steps = [(a["account_id"], step) for a in report["accounts"] for step in a["steps"]]
+    assert {(account, s["action"], s["target"]) for account, s in steps} == planned
+    gone = [(account, s) for account, s in steps if s["outcome"] == "verified-gone"]
+    assert Counter((account, s["action"]) for account, s in gone) == lost_steps
+    for _, step in gone:
+        assert step["error"]["code"] in LOST_CODES, step
+        assert step["note"].startswith("answer lost (") and "verified gone" in step["note"], step
     for account in report["accounts"]:
-        if account["account_id"] not in in_plan:
-            continue
-        failed = [s for s in account["steps"] if s["outcome"] == "failed"]
-        if account["status"] == "ok":
-            assert not failed and account["verified"] is True, account
-            continue
-        assert failed and account["error"]["code"] in LOST_CODES, account
-        assert {s["error"]["code"] for s in failed} <= LOST_CODES, account
-        # Every step was tried (or skipped for a good reason), then the account verified:
-        # a lost answer to the first call is that step's failure, not "no session".
-        assert {(s["action"], s["target"]) for s in account["steps"]} == {
-            (a, t) for acc, a, t in planned if acc == account["account_id"]
-        }
-        assert account["verified"] is True, account
-    not_attempted = {
-        (a["account_id"], s["action"], s["target"])
-        for a in report["accounts"]
-        for s in a["steps"]
-        if s["outcome"] == "not-attempted"
-    }
-    # What lost answers leave behind: every change applied, except the virtual MFA
-    # deletions not attempted because their deactivation "failed".
-    accounts = {a for a, _, _ in planned}
-    left = {
-        (a, "delete-virtual-mfa-device", d["serial_number"])
-        for a, root in sb.root_state().items()
-        if a in accounts
-        for d in root["mfa_devices"]
-    }
-    assert left == not_attempted
-
-    rerun = run_cli(
-        sb, "delete-credentials", "-c", str(config), "--reason", "OPS-9 cleanup", "--yes",
-        "-o", "json", journal=journal,
-    )  # fmt: skip
-    assert rerun.returncode == 0, rerun.stderr[-3000:]
-    summary = json.loads(rerun.stdout)["summary"]
-    failed = [
-        (a["account_id"], s["action"])
-        for a in report["accounts"]
-        for s in a["steps"]
-        if s["outcome"] == "failed"
-    ]
-    # No audit can see a deleted virtual MFA device (ListMFADevices lists assigned ones):
-    # a lost DeleteVirtualMFADevice answer is retried (NoSuchEntity: already gone); every
-    # other lost change is seen done by the audit and journaled as found done.
-    unseen = [f for f in failed if f[1] == "delete-virtual-mfa-device"]
-    assert summary["reconciled"] == len(failed) - len(unseen), summary
-    assert summary["steps_planned"] == len(not_attempted) + len(unseen), summary
-    assert summary["already_gone"] == len(unseen), summary
-    assert summary["errors"] == 0 and summary["failed"] == 0, summary
+        if account["steps"]:
+            assert (account["status"], account["verified"], account["error"]) == (
+                "ok", True, None
+            ), account  # fmt: skip
     assert_state_is_the_plan(before, sb.root_state(), planned)
-    done = journaled_done(journal_entries(sb, journal))
-    assert sorted(done) == sorted(planned), "each planned call journaled ok exactly once"
 
-
-# --------------------------------------------------------------------------- unlock s3
-
-
-def _unlock(sb: Sandbox, journal: Path) -> Any:
-    return run_cli(
-        sb, "unlock", "s3", "--account", PAYMENTS_PROD, "--bucket", BUCKET, "--reason", "OPS-9",
-        "--yes", journal=journal,
-    )  # fmt: skip
-
-
-def _policy(sb: Sandbox) -> str | None:
-    from moto.s3.models import s3_backends
-
-    policy = s3_backends[PAYMENTS_PROD]["aws"].get_bucket(BUCKET).policy
-    return None if policy is None else bytes(policy).decode()
-
-
-def test_unlock_retried_after_a_lost_answer_succeeds(sb_unlock: Sandbox, tmp_path: Path) -> None:
-    """The first DeleteBucketPolicy answer is lost, the retry (idempotent) succeeds: ok."""
-    sb = sb_unlock
-    journal = tmp_path / "j.db"
-    assert _policy(sb) is not None
-    sb.set_faults(
-        FaultConfig(
-            lost_response_rate=0.5,
-            lost_response_actions=["DeleteBucketPolicy"],
-            lost_response_kinds=["drop"],
-            seed=SEED_ONE_LOST,
-        )
-    )
-
-    proc = _unlock(sb, journal)
-
-    deletes = [c for c in sb.calls() if c["action"] == "DeleteBucketPolicy"]
-    assert [c["fault"] for c in deletes] == ["lost-response", None], deletes
-    assert proc.returncode == 0, proc.stderr
-    assert "Deleted the policy of bucket" in proc.stdout
-    assert _policy(sb) is None
     entries = journal_entries(sb, journal)
-    assert [(e["action"], e["outcome"]) for e in entries if e["action"] == "delete-policy"] == [
-        ("delete-policy", "planned"),
-        ("delete-policy", "ok"),
+    assert sorted(journaled_done(entries)) == sorted(planned), "each step journaled ok once"
+    steps_entries = [e for e in entries if e["action"] in STEP_ACTIONS]
+    failed = Counter(
+        (e["account_id"], e["action"]) for e in steps_entries if e["outcome"] == "error"
+    )
+    assert failed == lost_steps, "each lost answer journaled as the call's error"
+    verified = [
+        e
+        for e in steps_entries
+        if e["outcome"] == "ok" and "answer lost" in e["after"].get("note", "")
     ]
-
-
-def test_unlock_whose_answer_is_lost_reports_an_error_and_the_rerun_is_a_no_op(
-    sb_unlock: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Retries off, the DeleteBucketPolicy answer lost: the run says error (exit 1) and
-    names the backup's entry; the policy is in fact gone; the rerun finds nothing to
-    change (exit 0, no change call); restore from the backup puts the original back."""
-    sb = sb_unlock
-    journal = tmp_path / "j.db"
-    original = _policy(sb)
-    assert original is not None
-    sb.set_faults(FaultConfig(lost_response_rate=1.0, lost_response_actions=["DeleteBucketPolicy"]))
-
-    first = invoke_without_retries(
-        monkeypatch, sb, journal, "unlock", "s3", "--account", PAYMENTS_PROD, "--bucket", BUCKET,
-        "--reason", "OPS-9", "--yes",
-    )  # fmt: skip
-
-    assert first.exception is None or isinstance(first.exception, SystemExit), first.exception
-    assert first.exit_code == 1, first.stderr
-    errors = [line for line in first.stderr.splitlines() if line.startswith("error:")]
-    assert len(errors) == 1 and any(code in errors[0] for code in LOST_CODES), first.stderr
-    assert len(lost(sb, "DeleteBucketPolicy")) == 1
-    assert _policy(sb) is None, "the change was applied"
-    entries = journal_entries(sb, journal)
-    backup = next(
-        e for e in entries if e["action"] == "delete-policy" and e["outcome"] == "planned"
-    )
-    assert f"rootctl restore {backup['id']}" in first.stdout
+    assert Counter((e["account_id"], e["action"]) for e in verified) == lost_steps
 
     sb.reset_calls()
-    rerun = _unlock(sb, journal)
-    assert rerun.returncode == 0, rerun.stderr
-    assert "nothing to change" in rerun.stdout and "it has no policy" in rerun.stdout
-    assert not [c for c in sb.calls() if c["action"] == "DeleteBucketPolicy"]
-
-    sb.set_faults(FaultConfig())
-    restore = run_cli(sb, "restore", str(backup["id"]), "--yes", journal=journal)
-    assert restore.returncode == 0, restore.stderr
-    assert json.loads(_policy(sb) or "null") == json.loads(original)
-    journal_entries(sb, journal)  # still verifies
+    rerun = _delete(sb, journal, "-c", str(config))
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    again = json.loads(rerun.stdout)["summary"]
+    assert (again["steps_planned"], again["reconciled"], again["errors"]) == (0, 0, 0), again
+    assert not [c for c in sb.calls() if c["action"] in CHANGES], "the rerun changes nothing"
 
 
-def _first_answer_lost_only(seed: int) -> bool:
-    """The sandbox's draws for one lost-response "drop" call: the rate, then the kind."""
-    rng = random.Random(seed)
-    if rng.random() >= 0.5:
-        return False
-    rng.choice(["drop"])
-    return rng.random() >= 0.5
-
-
-# The call log check in the test says if the sandbox's draws ever change.
-SEED_ONE_LOST = next(seed for seed in range(1000) if _first_answer_lost_only(seed))
-
-
-@pytest.fixture
-def sb_unlock() -> Iterator[Sandbox]:
+def test_a_lost_deactivation_is_verified_and_the_virtual_device_deleted_in_the_same_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every DeactivateMFADevice answer lost: the audit no longer lists either device, so
+    both deactivations are verified, and the virtual device is then deleted (the call its
+    "failed" deactivation had held back): exit 0, both accounts ok, no device left."""
+    journal = tmp_path / "j.db"
     with Sandbox.start(enabled_fixture()) as sb:
-        yield sb
+        sb.set_faults(
+            FaultConfig(lost_response_rate=1.0, lost_response_actions=["DeactivateMFADevice"])
+        )
+
+        first = invoke_without_retries(
+            monkeypatch, sb, journal, "delete-credentials", "--accounts",
+            f"{PAYMENTS_PROD},{DATA_PROD}", "--only", "mfa-devices", "--reason", "OPS-9", "--yes",
+            "-o", "json",
+        )  # fmt: skip
+
+        sb.set_faults(FaultConfig())
+        assert first.exit_code == 0, first.stderr[-3000:]
+        assert len(lost(sb, "DeactivateMFADevice")) == 2
+        report = json.loads(first.stdout)
+        outcomes = {
+            a["account_id"]: ([(s["action"], s["outcome"]) for s in a["steps"]], a["status"])
+            for a in report["accounts"]
+        }
+        assert outcomes == {
+            PAYMENTS_PROD: (
+                [
+                    ("deactivate-mfa-device", "verified-gone"),
+                    ("delete-virtual-mfa-device", "deleted"),
+                ],
+                "ok",
+            ),
+            DATA_PROD: ([("deactivate-mfa-device", "verified-gone")], "ok"),
+        }
+        state = sb.root_state()
+        assert state[PAYMENTS_PROD]["mfa_devices"] == state[DATA_PROD]["mfa_devices"] == []
+        entries = journal_entries(sb, journal, "--account", PAYMENTS_PROD)
+        assert [
+            (e["action"], e["outcome"]) for e in entries if e["action"] in (*STEP_ACTIONS, "verify")
+        ] == [
+            ("deactivate-mfa-device", "error"),
+            ("verify", "ok"),
+            ("deactivate-mfa-device", "ok"),
+            ("delete-virtual-mfa-device", "ok"),
+        ]
+
+
+def test_a_lost_virtual_mfa_deletion_cannot_be_verified_and_the_rerun_finishes_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No read an audit makes lists a deleted (unassigned) virtual MFA device, so a lost
+    DeleteVirtualMFADevice answer stays the step's failure: the account is an error (exit 1)
+    although `verified` is true. The rerun plans the deletion again from the journal and
+    meets NoSuchEntity: already gone, exit 0."""
+    journal = tmp_path / "j.db"
+    args = ("--accounts", PAYMENTS_PROD, "--only", "mfa-devices")
+    with Sandbox.start(enabled_fixture()) as sb:
+        sb.set_faults(
+            FaultConfig(lost_response_rate=1.0, lost_response_actions=["DeleteVirtualMFADevice"])
+        )
+
+        first = invoke_without_retries(
+            monkeypatch, sb, journal, "delete-credentials", *args, "--reason", "OPS-9", "--yes",
+            "-o", "json",
+        )  # fmt: skip
+
+        sb.set_faults(FaultConfig())
+        assert first.exit_code == 1, first.stderr[-3000:]
+        [account] = json.loads(first.stdout)["accounts"]
+        assert (account["status"], account["verified"]) == ("error", True), account
+        assert [(s["action"], s["outcome"]) for s in account["steps"]] == [
+            ("deactivate-mfa-device", "deleted"),
+            ("delete-virtual-mfa-device", "failed"),
+        ]
+        assert account["error"]["code"] in LOST_CODES
+        assert sb.root_state()[PAYMENTS_PROD]["mfa_devices"] == [], "deleted in fact"
+
+        rerun = _delete(sb, journal, *args)
+        assert rerun.returncode == 0, rerun.stderr[-3000:]
+        document = json.loads(rerun.stdout)
+        assert document["summary"]["reconciled"] == 0
+        [again] = document["accounts"]
+        assert [(s["action"], s["outcome"]) for s in again["steps"]] == [
+            ("delete-virtual-mfa-device", "already-gone")
+        ]
+        entries = journal_entries(sb, journal, "--action", "delete-virtual-mfa-device")
+        assert [e["outcome"] for e in entries] == ["error", "ok"]
+        assert entries[1]["after"]["note"] == "NoSuchEntity: already done"
+
+
+def test_a_failed_call_the_verification_could_not_see_is_reconciled_naming_the_call(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The verification cannot run (its AssumeRoot answer is lost too), so the run cannot
+    tell that the lost DeleteAccessKey was applied: the step failed, the account is an
+    error, `verified` unknown. The rerun finds the key gone and journals the step as done
+    with a note naming the failed call's entry, not an interrupted run.
+
+    The library API (the same code the CLI runs), to open the delete session before the
+    fault is switched on.
+    """
+    from rootctl.aws.session import SessionFactory
+    from rootctl.credentials.delete import apply_plan
+    from rootctl.credentials.plan import COMMAND, build_plan
+    from rootctl.credentials.run import CredentialContext
+    from rootctl.journal import Journal
+    from rootctl.org.selection import SelectionSpec
+    from rootctl.tasks import Task
+
+    journal = tmp_path / "j.db"
+    with Sandbox.start(enabled_fixture()) as sb:
+        for key, value in sb.env().items():
+            monkeypatch.setenv(key, value)
+        retries_off(monkeypatch)
+        cc = CredentialContext.open(SessionFactory(), Journal(journal), command=COMMAND, reason="x")
+        report = cc.audit(cc.select(SelectionSpec(accounts=(PAYMENTS_PROD,))))
+        plan = build_plan(report, only=("access-keys",))
+        cc.broker.credentials(PAYMENTS_PROD, Task.DELETE)
+        sb.set_faults(
+            FaultConfig(
+                lost_response_rate=1.0,
+                lost_response_actions=["DeleteAccessKey", "AssumeRoot"],
+                lost_response_kinds=["error"],
+            )
+        )
+
+        [result] = apply_plan(cc.broker, plan, cc.recorder)
+
+        sb.set_faults(FaultConfig())
+        cc.recorder.journal.close()
+        assert (result.status, result.verified) == ("error", None)
+        [step] = result.steps
+        assert step.outcome == "failed" and step.error is not None
+        assert step.error.code in ("InternalFailure", "ServiceUnavailable")
+        assert sb.root_state()[PAYMENTS_PROD]["access_keys"] == [], "applied in fact"
+
+        rerun = _delete(sb, journal, "--accounts", PAYMENTS_PROD, "--only", "access-keys")
+        assert rerun.returncode == 0, rerun.stderr[-3000:]
+        document = json.loads(rerun.stdout)
+        assert (document["summary"]["steps_planned"], document["summary"]["reconciled"]) == (0, 1)
+        [found] = document["accounts"][0]["reconciled"]
+        failed, done = journal_entries(sb, journal, "--action", "delete-access-key")
+        assert (failed["outcome"], done["outcome"]) == ("error", "ok")
+        note = done["after"]["note"]
+        assert found["note"] == note
+        assert f"journal entry {failed['id']}: {step.error.code}" in note, note
+        assert "answer was lost" in note and "interrupted" not in note, note

@@ -250,6 +250,8 @@ def _show_result(result: ChangeResult) -> None:
             f"{done.get(plan.change, 'Restored the policy')} of {plan.noun} {plan.name}; "
             f"verified by reading it back (journal entry {result.entry_id})."
         )
+        if result.note is not None:
+            click.echo(f"note: {result.note}", err=True)
     else:
         click.echo(f"error: {result.error} (journal entry {result.entry_id})", err=True)
 

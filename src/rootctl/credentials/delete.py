@@ -4,6 +4,11 @@ Safe to interrupt and re-run: every plan is journaled before the first change, e
 treats NoSuchEntity as "already done", and a re-run re-audits and re-plans, so it only
 does what is left (including virtual MFA devices the journal says were deactivated but
 not yet deleted). Nothing outside the plan is touched.
+
+A call can fail although AWS applied it (its answer lost, retries exhausted). The fresh
+audit decides: a failed step whose target it no longer sees is `verified-gone`, done. A
+deleted virtual MFA device is the exception: no audit read lists unassigned devices, so a
+failed DeleteVirtualMFADevice stays failed (a re-run retries it: NoSuchEntity if done).
 """
 
 from __future__ import annotations
@@ -16,7 +21,15 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from rootctl.credentials.audit import account_error
 from rootctl.credentials.models import RootCredentials
-from rootctl.credentials.plan import PLAN_ACTION, AccountPlan, DeletePlan, Kept, Step
+from rootctl.credentials.plan import (
+    PLAN_ACTION,
+    AccountPlan,
+    DeletePlan,
+    Kept,
+    Step,
+    present_targets,
+    reconciled_note,
+)
 from rootctl.credentials.read import read_root_credentials
 from rootctl.errors import code_is
 from rootctl.fanout import DEFAULT_CONCURRENCY, run_over_accounts
@@ -38,11 +51,20 @@ PERMISSIONS = (
 )
 # The task policies this module opens root sessions with (rootctl.permissions).
 TASKS = (Task.DELETE, Task.AUDIT)  # audit: the verification session
-RECONCILED_NOTE = (
-    "found absent when re-audited: an interrupted run made this call but was stopped "
-    "before journaling it"
+# verified-gone: the call failed, but the fresh audit after the deletions no longer sees
+# the target (AWS applied the call and its answer was lost); `error` keeps the call's error.
+StepOutcome = Literal["deleted", "already-gone", "verified-gone", "failed", "not-attempted"]
+DONE: tuple[StepOutcome, ...] = ("deleted", "already-gone", "verified-gone")
+# Steps whose end state an audit can see (a deleted virtual MFA device is not listed by any
+# read the audit task allows; its deactivation is: ListMFADevices lists assigned devices).
+_VISIBLE = frozenset(
+    {
+        "delete-login-profile",
+        "delete-access-key",
+        "delete-signing-certificate",
+        "deactivate-mfa-device",
+    }
 )
-StepOutcome = Literal["deleted", "already-gone", "failed", "not-attempted"]
 
 
 @dataclass(frozen=True)
@@ -50,6 +72,7 @@ class StepResult:
     step: Step
     outcome: StepOutcome
     error: ErrorInfo | None = None
+    note: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -58,6 +81,7 @@ class StepResult:
             "target": self.step.target,
             "outcome": self.outcome,
             "error": _error_dict(self.error),
+            "note": self.note,
         }
 
 
@@ -89,7 +113,7 @@ class AccountDeletion:
 
 def record_plans(plan: DeletePlan, recorder: Recorder) -> None:
     """Journal every account's plan before the first change (what a re-run resumes from),
-    and the steps of interrupted runs found done (made, but never journaled)."""
+    and the steps of earlier runs found done (made, but never journaled as done)."""
     for account in plan.accounts:
         for step in account.reconciled:
             recorder.append(
@@ -99,7 +123,7 @@ def record_plans(plan: DeletePlan, recorder: Recorder) -> None:
                 task=Task.DELETE,
                 target=step.target,
                 before=step.before,
-                after={"state": "absent", "note": RECONCILED_NOTE},
+                after={"state": "absent", "note": reconciled_note(step)},
             )
         if account.steps:
             recorder.append(
@@ -153,12 +177,11 @@ def delete_account(
     failed_serials: set[str] = set()
     for step in plan.steps:
         if step.action == "delete-virtual-mfa-device" and step.target in failed_serials:
-            results.append(StepResult(step, "not-attempted"))  # still active: DeleteConflict
+            # Would meet DeleteConflict if still active; made after the verification if
+            # that shows the deactivation done after all (`_settle`).
+            results.append(StepResult(step, "not-attempted"))
             continue
-        try:
-            result = run_step(broker, plan.account_id, step)
-        except (ClientError, BotoCoreError) as exc:
-            result = StepResult(step, "failed", ErrorInfo.from_exception(exc))
+        result = _attempt(broker, plan.account_id, step)
         if result.outcome == "failed" and step.action == "deactivate-mfa-device":
             failed_serials.add(step.target)
         _journal_step(recorder, plan.account_id, result)
@@ -197,9 +220,9 @@ def _verify(
     """Re-read the account in a fresh IAMAuditRootUserCredentials session.
 
     A separate audit session, as AWS advises (GetAccountSummary is denied in a delete
-    session); evicting the cached one makes it a new session, not one from before.
+    session); evicting the cached one makes it a new session, not one from before. Then
+    settle the failed calls with what it saw (`_settle`).
     """
-    failed = any(result.outcome in ("failed", "not-attempted") for result in results)
     broker.evict(plan.account_id, Task.AUDIT)
     try:
         remaining = broker.call(plan.account_id, Task.AUDIT, "iam", read_root_credentials)
@@ -223,21 +246,63 @@ def _verify(
         after={"still_present": leftover},
         error=None if verified else f"still present after deletion: {', '.join(leftover)}",
     )
-    status: Outcome = "ok" if verified and not failed else "error"
+    results = _settle(broker, plan.account_id, results, present_targets(remaining), recorder)
+    unfinished = [r for r in results if r.outcome not in DONE]
+    status: Outcome = "ok" if verified and not unfinished else "error"
     error: ErrorInfo | None = None
     if not verified:
         error = ErrorInfo("VerificationFailed", f"still present: {', '.join(leftover)}")
-    elif failed:
-        error = next(r.error for r in results if r.error is not None)
+    elif unfinished:
+        error = next((r.error for r in unfinished if r.error is not None), None)
+        error = error or ErrorInfo("NotAttempted", "a step was not attempted")
     return AccountDeletion(plan, status, results, remaining, verified, error)
+
+
+def _settle(
+    broker: RootSessionBroker,
+    account_id: str,
+    results: tuple[StepResult, ...],
+    present: set[str],
+    recorder: Recorder,
+) -> tuple[StepResult, ...]:
+    """Failed calls whose target the fresh audit no longer sees were applied (the answer
+    was lost): `verified-gone`, journaled ok. A virtual MFA deletion left out because its
+    deactivation "failed" is made now that the deactivation is seen done."""
+    settled: list[StepResult] = []
+    deactivated: set[str] = set()
+    for result in results:
+        step = result.step
+        if result.outcome == "failed" and step.action in _VISIBLE and step.target not in present:
+            result = _verified_gone(result)
+            _journal_step(recorder, account_id, result)
+            if step.action == "deactivate-mfa-device":
+                deactivated.add(step.target)
+        elif result.outcome == "not-attempted" and step.target in deactivated:
+            result = _attempt(broker, account_id, step)
+            _journal_step(recorder, account_id, result)
+        settled.append(result)
+    return tuple(settled)
+
+
+def _verified_gone(result: StepResult) -> StepResult:
+    code = result.error.code if result.error is not None else "error"
+    note = (
+        f"answer lost ({code}); verified gone: the fresh audit after the deletions "
+        "no longer lists it"
+    )
+    return StepResult(result.step, "verified-gone", result.error, note)
+
+
+def _attempt(broker: RootSessionBroker, account_id: str, step: Step) -> StepResult:
+    try:
+        return run_step(broker, account_id, step)
+    except (ClientError, BotoCoreError) as exc:
+        return StepResult(step, "failed", ErrorInfo.from_exception(exc))
 
 
 def still_present(plan: AccountPlan, remaining: RootCredentials) -> list[str]:
     """Targets the plan deleted that the fresh audit still lists."""
-    present = {"login-profile"} if remaining.password.present else set()
-    present.update(key.access_key_id for key in remaining.access_keys)
-    present.update(cert.certificate_id for cert in remaining.signing_certificates)
-    present.update(device.serial_number for device in remaining.mfa_devices)
+    present = present_targets(remaining)
     targets = dict.fromkeys(step.target for step in plan.steps)
     return [target for target in targets if target in present]
 
@@ -249,15 +314,18 @@ def _journal_step(recorder: Recorder, account_id: str, result: StepResult) -> No
         after = {"state": "deactivated" if step.before.get("type") == "virtual" else "absent"}
     if result.outcome == "already-gone":
         after = {**after, "note": "NoSuchEntity: already done"}
+    elif result.note is not None:
+        after = {**after, "note": result.note}
+    done = result.outcome in DONE
     recorder.append(
         action=step.action,
-        outcome="ok" if result.outcome in ("deleted", "already-gone") else "error",
+        outcome="ok" if done else "error",
         account_id=account_id,
         task=Task.DELETE,
         target=step.target,
         before=step.before,
-        after=after if result.outcome != "failed" else None,
-        error=f"{result.error.code}: {result.error.message}" if result.error else None,
+        after=after if done else None,
+        error=f"{result.error.code}: {result.error.message}" if result.error and not done else None,
     )
 
 

@@ -1,7 +1,7 @@
 """The deletion plan: per account, exactly what will be deleted and what is kept, and why.
 
 Built from an audit (what exists now), the `--only` filter, the config's active
-exceptions, and the steps earlier, interrupted runs left unfinished (`resume.py`).
+exceptions, and the steps earlier runs left unfinished (`resume.py`).
 """
 
 from __future__ import annotations
@@ -32,12 +32,18 @@ PLAN_ACTION = "plan"
 
 @dataclass(frozen=True)
 class Step:
-    """One deletion call. `before` is the credential's metadata, as journaled."""
+    """One deletion call. `before` is the credential's metadata, as journaled.
+
+    `failed_call` is set by `resume` on a step of an earlier run whose last call was
+    journaled as failed ("journal entry 42: InternalFailure: ..."): if the re-audit finds
+    its target gone, the call did apply, and the note says so instead of blaming a kill.
+    """
 
     action: StepAction
     kind: str
     target: str
     before: dict[str, Any]
+    failed_call: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -65,7 +71,8 @@ class AccountPlan:
     ou_path: str
     steps: tuple[Step, ...]
     kept: tuple[Kept, ...]
-    # Steps of an earlier, interrupted run whose target is gone: done, but never journaled.
+    # Steps of earlier runs whose target is gone, never journaled as done: the run was
+    # killed before journaling the call, or the call failed after AWS applied it.
     reconciled: tuple[Step, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
@@ -75,8 +82,23 @@ class AccountPlan:
             "ou_path": self.ou_path,
             "steps": [step.to_dict() for step in self.steps],
             "kept": [kept.to_dict() for kept in self.kept],
-            "reconciled": [step.to_dict() for step in self.reconciled],
+            "reconciled": [
+                {**step.to_dict(), "note": reconciled_note(step)} for step in self.reconciled
+            ],
         }
+
+
+def reconciled_note(step: Step) -> str:
+    """Why a step of an earlier run is journaled as done now (the journal's `after.note`)."""
+    if step.failed_call is not None:
+        return (
+            f"found absent when re-audited: the earlier call failed ({step.failed_call}), "
+            "but AWS had applied it and the answer was lost"
+        )
+    return (
+        "found absent when re-audited: an interrupted run made this call but was stopped "
+        "before journaling it"
+    )
 
 
 @dataclass(frozen=True)
@@ -143,10 +165,10 @@ def plan_account(
 
     Unfinished steps of earlier runs whose target the audit no longer sees: a virtual MFA
     deletion is planned again (the device was deactivated, so ListMFADevices hides it, but
-    it still exists); any other is `reconciled`, because an interrupted run made the call
-    and died before journaling it.
+    it still exists); any other is `reconciled`: an earlier run made the call, and either
+    died before journaling it or saw it fail although AWS applied it (a lost answer).
     """
-    present = _present_targets(root)
+    present = present_targets(root)
     gone = [step for step in unfinished if step.target not in present]
     leftovers = dict.fromkeys(s.target for s in gone if s.action == "delete-virtual-mfa-device")
     steps: list[Step] = []
@@ -166,7 +188,9 @@ def plan_account(
     )
 
 
-def _present_targets(root: RootCredentials) -> set[str]:
+def present_targets(root: RootCredentials) -> set[str]:
+    """The step targets an audit sees: `login-profile`, key and certificate ids, MFA serials
+    (assigned devices only: ListMFADevices does not list a deactivated virtual device)."""
     present = {"login-profile"} if root.password.present else set()
     present.update(key.access_key_id for key in root.access_keys)
     present.update(cert.certificate_id for cert in root.signing_certificates)

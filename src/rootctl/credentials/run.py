@@ -127,6 +127,7 @@ def delete_report(
             "steps_planned": plan.step_count(),
             "deleted": sum(1 for s in steps if s.outcome == "deleted"),
             "already_gone": sum(1 for s in steps if s.outcome == "already-gone"),
+            "verified_gone": sum(1 for s in steps if s.outcome == "verified-gone"),
             "failed": sum(1 for s in steps if s.outcome in ("failed", "not-attempted")),
             "kept": sum(len(a.kept) for a in plan.accounts),
             "reconciled": sum(len(a.reconciled) for a in plan.accounts),

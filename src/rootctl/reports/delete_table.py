@@ -49,7 +49,7 @@ def render_plan(plan: DeletePlan, out: TextIO) -> None:
                 account.ou_path,
                 "\n".join(
                     [step_label(step) for step in account.steps]
-                    + [f"(done by an interrupted run) {step_label(s)}" for s in account.reconciled]
+                    + [f"{_found_done(s)} {step_label(s)}" for s in account.reconciled]
                 )
                 or "-",
                 "\n".join(kept_label(k) for k in account.kept) or "-",
@@ -58,7 +58,7 @@ def render_plan(plan: DeletePlan, out: TextIO) -> None:
     summary = plan.audit.summary
     console.print(
         f"Plan: {plan.step_count()} deletions in {len(plan.changes)} accounts; "
-        f"{sum(len(a.reconciled) for a in plan.accounts)} found done by an interrupted run; "
+        f"{sum(len(a.reconciled) for a in plan.accounts)} found done by earlier runs; "
         f"{sum(len(a.kept) for a in plan.accounts)} credentials kept; "
         f"{summary.without_root_credentials} accounts already clean; "
         f"{summary.errors} audit errors, {summary.skipped} skipped."
@@ -68,6 +68,12 @@ def render_plan(plan: DeletePlan, out: TextIO) -> None:
             console.print(
                 f"  {audit.status}: {audit.account_id} ({audit.account_name}): {audit.error.message}"
             )
+
+
+def _found_done(step: Step) -> str:
+    if step.failed_call is not None:
+        return "(done: its call failed, answer lost)"
+    return "(done by an interrupted run)"
 
 
 def render_results(results: list[AccountDeletion], out: TextIO) -> None:
@@ -80,18 +86,22 @@ def render_results(results: list[AccountDeletion], out: TextIO) -> None:
     for result in results:
         counts = {
             outcome: sum(1 for s in result.steps if s.outcome == outcome)
-            for outcome in ("deleted", "already-gone", "failed", "not-attempted")
+            for outcome in ("deleted", "already-gone", "verified-gone", "failed", "not-attempted")
         }
         verified = {True: "yes", False: "NO", None: "-"}[result.verified]
-        note = f"{result.error.code}: {result.error.message}" if result.error else ""
+        notes = [f"{result.error.code}: {result.error.message}"] if result.error else []
+        if counts["verified-gone"]:
+            notes.append(
+                f"verified done although the call failed (answer lost): {counts['verified-gone']}"
+            )
         table.add_row(
             result.plan.account_id,
             result.status,
-            str(counts["deleted"]),
+            str(counts["deleted"] + counts["verified-gone"]),
             str(counts["already-gone"]),
             str(counts["failed"] + counts["not-attempted"]),
             verified,
-            note,
+            "; ".join(notes),
         )
     console.print(table)
     errors = sum(1 for r in results if r.status == "error")

@@ -5,6 +5,10 @@ statements that lock everyone out, and the change. `apply_plan` journals the bac
 (`before` = the policy text exactly as read, outcome "planned"), then changes the policy,
 reads it back to verify, and journals the result. A crash between the two entries still
 leaves the backup in the journal, so `rootctl restore` always has something to put back.
+
+A change call that fails is followed by the same read-back: when AWS applied the change
+and only its answer was lost (retries exhausted), the policy already reads as intended and
+the result is ok, with a note saying so; anything else is the call's error.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from rootctl.errors import error_code
 from rootctl.journal import Recorder, StoredEntry
 from rootctl.sessions.policy import Kind, LockAnalysis, analyze, describe_locks, same_policy
-from rootctl.sessions.resources import NOUN, TASK_FOR, PolicyResource
+from rootctl.sessions.resources import NOUN, TASK_FOR, PolicyResource, ResourceMissing
 
 # Journal actions of a policy change; `unlock` and `restore` name a plan that changed nothing.
 UNLOCK: Final = "unlock"
@@ -82,6 +86,8 @@ class ChangeResult:
     entry_id: int
     verified: bool
     error: str | None = None
+    # Set when the change call failed but the read-back shows the change in place.
+    note: str | None = None
 
 
 def plan_unlock(resource: PolicyResource, replacement: str | None) -> PolicyPlan:
@@ -155,16 +161,59 @@ def apply_plan(plan: PolicyPlan, resource: PolicyResource, recorder: Recorder) -
             resource.remove()
         else:
             resource.put(plan.new_policy)
+    except (ClientError, BotoCoreError) as exc:
+        return _after_failed_change(plan, resource, recorder, backup.id, exc)
+    try:
         now = resource.read()
     except (ClientError, BotoCoreError) as exc:
         message = f"{error_code(exc)}: {exc}"
         entry = _journal(recorder, plan, "error", after=plan.new_policy, error=message)
         return ChangeResult(plan, "error", backup.id, entry.id, verified=False, error=message)
-    verified = now is None if plan.new_policy is None else same_policy(now, plan.new_policy)
+    verified = _intended(plan, now)
     error = None if verified else f"verification failed: the {plan.noun} policy now reads {now!r}"
     entry = _journal(recorder, plan, "ok" if verified else "error", after=now, error=error)
     outcome: Literal["ok", "error"] = "ok" if verified else "error"
     return ChangeResult(plan, outcome, backup.id, entry.id, verified, error)
+
+
+def _after_failed_change(
+    plan: PolicyPlan,
+    resource: PolicyResource,
+    recorder: Recorder,
+    backup_id: int,
+    exc: ClientError | BotoCoreError,
+) -> ChangeResult:
+    """Read the policy back with the same session: a change AWS applied whose answer was
+    lost (retries exhausted) is done, and reported as done with a note; else the error."""
+    message = f"{error_code(exc)}: {exc}"
+    now: str | None = None
+    try:
+        now = resource.read()
+        done = _intended(plan, now)
+    except (ClientError, BotoCoreError, ResourceMissing):
+        done = False  # unreadable: the change's own error is the one to report
+    if not done:
+        entry = _journal(recorder, plan, "error", after=plan.new_policy, error=message)
+        return ChangeResult(plan, "error", backup_id, entry.id, verified=False, error=message)
+    note = (
+        f"the {_call_name(plan)} call failed ({message}), but reading the policy back shows "
+        "the change in place: AWS applied it and the answer was lost"
+    )
+    entry = _journal(recorder, plan, "ok", after={"policy": now, "note": note})
+    return ChangeResult(plan, "ok", backup_id, entry.id, verified=True, note=note)
+
+
+def _call_name(plan: PolicyPlan) -> str:
+    if plan.kind == "sqs":
+        return "SetQueueAttributes"
+    return "DeleteBucketPolicy" if plan.new_policy is None else "PutBucketPolicy"
+
+
+def _intended(plan: PolicyPlan, now: str | None) -> bool:
+    """The policy read back is what the plan wanted: none (delete) or the new one, as JSON."""
+    if plan.new_policy is None:
+        return now is None
+    return now is not None and same_policy(now, plan.new_policy)
 
 
 def _journal(
@@ -172,10 +221,14 @@ def _journal(
     plan: PolicyPlan,
     outcome: str,
     *,
-    after: str | None,
+    after: str | dict[str, str | None] | None,
     error: str | None = None,
 ) -> StoredEntry:
-    """One entry about this plan; `before` is always the policy as it was read (the backup)."""
+    """One entry about this plan; `before` is always the policy as it was read (the backup).
+
+    `after` is the policy read back (or the one to be put); after a failed call whose change
+    the read-back found in place, `{"policy": ..., "note": ...}`.
+    """
     return recorder.append(
         plan.change if plan.change != "none" else _NOOP_ACTION[plan.operation],
         outcome,
