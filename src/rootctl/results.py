@@ -6,9 +6,19 @@ The run goes on after a failed account; the caller turns the set of outcomes int
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Literal
 
 Outcome = Literal["ok", "error", "skipped"]
+
+
+def iso(value: datetime | None) -> str | None:
+    """UTC ISO 8601 with a Z suffix (None stays None)."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from rootctl.credentials.models import iso
 from rootctl.journal import ASSUME_ROOT, Journal, Recorder, root_arn
+from rootctl.results import iso
 from rootctl.tasks import Task
 
 ACCOUNT = "333333333333"

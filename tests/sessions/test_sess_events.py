@@ -64,6 +64,7 @@ def test_events_show_sessions_with_actions_and_flag_outside_ones(
     assert theirs_done == ["iam:GetAccountSummary"]
     times = [i["time"] for i in json.loads(result.stdout)["timeline"]]
     assert times == sorted(times)
+    assert all(t.endswith("Z") and "+" not in t for t in times)  # docs/output.md: UTC, Z suffix
     for secret in enabled_sandbox.secrets_issued():
         assert secret not in result.stdout
 

@@ -408,7 +408,7 @@ def allow_password_recovery(
 
 
 def _record_refusal(cc: CredentialContext, refused: Any) -> None:
-    from rootctl.credentials.models import iso
+    from rootctl.results import iso
     from rootctl.tasks import Task
 
     cc.recorder.append(

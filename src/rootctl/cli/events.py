@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from rootctl.cli.common import journal_option, output_option, runtime
+from rootctl.results import iso
 
 if TYPE_CHECKING:
     from rootctl.sessions.events import ActionEvent, SessionEvent, Timeline
@@ -81,7 +82,7 @@ def timeline_dict(timeline: Timeline) -> dict[str, Any]:
 def _session(s: SessionEvent) -> dict[str, Any]:
     return {
         "type": "session",
-        "time": s.time.isoformat(),
+        "time": iso(s.time),
         "account_id": s.account_id,
         "task": s.task,
         "access_key_id": s.access_key_id,
@@ -96,7 +97,7 @@ def _session(s: SessionEvent) -> dict[str, Any]:
 def _action(a: ActionEvent) -> dict[str, Any]:
     return {
         "type": "action",
-        "time": a.time.isoformat(),
+        "time": iso(a.time),
         "account_id": a.account_id,
         "access_key_id": a.access_key_id,
         "event": f"{a.source}:{a.name}",

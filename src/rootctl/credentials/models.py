@@ -7,22 +7,13 @@ dataclasses with one JSON form each (`to_dict`), documented in docs/output.md.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Literal
 
-from rootctl.results import ErrorInfo, Outcome
+from rootctl.results import ErrorInfo, Outcome, iso
 
 AUDIT_SCHEMA = "rootctl.audit/v1"
 MfaType = Literal["virtual", "hardware"]
-
-
-def iso(value: datetime | None) -> str | None:
-    """UTC ISO 8601 with a Z suffix (None stays None)."""
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def mfa_type(serial_number: str) -> MfaType:

@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any, Literal
 
-from rootctl.credentials.models import AccountAudit, AuditReport, RootCredentials, iso
+from rootctl.credentials.models import AccountAudit, AuditReport, RootCredentials
 from rootctl.errors import UsageError
+from rootctl.results import iso
 
 if TYPE_CHECKING:
     from rootctl.config import CredentialException

@@ -13,9 +13,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from botocore.exceptions import ClientError
 
-from rootctl.credentials.models import iso
 from rootctl.errors import code_is
-from rootctl.results import ErrorInfo
+from rootctl.results import ErrorInfo, iso
 from rootctl.tasks import Task
 
 if TYPE_CHECKING:

@@ -15,12 +15,13 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from rootctl.credentials.audit import audit_accounts
-from rootctl.credentials.models import AuditReport, iso
+from rootctl.credentials.models import AuditReport
 from rootctl.credentials.plan import COMMAND as DELETE_COMMAND
 from rootctl.fanout import DEFAULT_CONCURRENCY
 from rootctl.journal import Recorder
 from rootctl.org.accounts import OrgInventory, list_accounts
 from rootctl.org.selection import Selection, SelectionSpec, select_accounts
+from rootctl.results import iso
 from rootctl.tasks import MAX_ROOT_SESSION_SECONDS
 
 if TYPE_CHECKING:

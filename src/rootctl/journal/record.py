@@ -40,7 +40,7 @@ class Recorder:
     append, so a run that journals nothing never asks STS (the function may return None when
     the operator's credentials are broken: the entry, often a refusal, is still written).
     `format_expiration` spells a session's expiration in `after`; credential commands pass
-    `credentials.models.iso` (the `Z` spelling of all their dates), others keep the
+    `rootctl.results.iso` (the `Z` spelling of all their dates), others keep the
     journal's default spelling of datetimes (`isoformat`, `+00:00`).
     """
 

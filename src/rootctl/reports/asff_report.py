@@ -18,7 +18,7 @@ import os
 from dataclasses import dataclass
 from typing import Any, TextIO
 
-from rootctl.credentials.models import AuditReport, iso
+from rootctl.credentials.models import AuditReport
 from rootctl.errors import UsageError
 from rootctl.reports.findings import (
     CHECK_ID,
@@ -29,6 +29,7 @@ from rootctl.reports.findings import (
     AccountFinding,
     account_findings,
 )
+from rootctl.results import iso
 
 SCHEMA_VERSION = "2018-10-08"
 FINDING_TYPE = "Software and Configuration Checks/AWS Security Best Practices"

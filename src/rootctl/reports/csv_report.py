@@ -8,7 +8,8 @@ from __future__ import annotations
 import csv
 from typing import TextIO
 
-from rootctl.credentials.models import AccountAudit, AuditReport, iso
+from rootctl.credentials.models import AccountAudit, AuditReport
+from rootctl.results import iso
 
 COLUMNS = (
     "account_id",

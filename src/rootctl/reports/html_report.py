@@ -24,9 +24,10 @@ from importlib import resources
 from typing import TextIO
 
 from rootctl import __version__
-from rootctl.credentials.models import AuditReport, iso
+from rootctl.credentials.models import AuditReport
 from rootctl.reports.html_charts import KIND_TITLES, kind_chart, kind_counts, ou_chart, ou_counts
 from rootctl.reports.html_table import COLUMNS, STATUS_LABELS, STATUS_ORDER, Row, status_key
+from rootctl.results import iso
 
 _PLACEHOLDER = re.compile(r"\{\{ (\w+) \}\}")
 

@@ -12,8 +12,9 @@ from collections import Counter
 from dataclasses import dataclass
 from html import escape
 
-from rootctl.credentials.models import AccountAudit, iso
+from rootctl.credentials.models import AccountAudit
 from rootctl.reports.findings import severity
+from rootctl.results import iso
 
 __all__ = ["COLUMNS", "STATUS_LABELS", "STATUS_ORDER", "Column", "Row", "StatusKey", "status_key"]
 
