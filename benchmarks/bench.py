@@ -123,12 +123,33 @@ def run_rootctl_audit(
     result, calls, server_cpu = _measure_against(
         sb, argv, sb.client_env(ROOTCTL_JOURNAL=str(journal)), timeout
     )
-    report = json.loads(result.stdout)
-    summary = report["summary"]
+    summary = json.loads(result.stdout)["summary"]
+    return _row(
+        name,
+        result,
+        calls,
+        server_cpu,
+        accounts=summary["accounts"] - summary["skipped"],
+        failed_accounts=summary["errors"],
+        notes={"concurrency": concurrency, "exit": result.returncode},
+    )
+
+
+def _row(
+    name: str,
+    result: Measured,
+    calls: list[dict[str, Any]],
+    server_cpu: float,
+    *,
+    accounts: int,
+    failed_accounts: int,
+    notes: dict[str, Any],
+) -> Row:
+    """One table row: the client's measured process plus what the sandbox answered."""
     ok, throttled, errors = _count(calls)
     return Row(
         name=name,
-        accounts=summary["accounts"] - summary["skipped"],
+        accounts=accounts,
         wall_s=result.wall_s,
         calls=ok,
         throttled=throttled,
@@ -136,8 +157,8 @@ def run_rootctl_audit(
         max_rss_mb=result.max_rss_mb,
         client_cpu_s=result.cpu_s,
         sandbox_cpu_s=server_cpu,
-        failed_accounts=summary["errors"],
-        notes={"concurrency": concurrency, "exit": result.returncode},
+        failed_accounts=failed_accounts,
+        notes=notes,
     )
 
 
@@ -149,17 +170,12 @@ def run_plain(
         argv += ["--limit", str(limit)]
     result, calls, server_cpu = _measure_against(sb, argv, sb.client_env(), timeout)
     data = json.loads(result.stdout)
-    ok, throttled, errors = _count(calls)
-    row = Row(
-        name=name,
+    row = _row(
+        name,
+        result,
+        calls,
+        server_cpu,
         accounts=data["audited"],
-        wall_s=result.wall_s,
-        calls=ok,
-        throttled=throttled,
-        server_errors=errors,
-        max_rss_mb=result.max_rss_mb,
-        client_cpu_s=result.cpu_s,
-        sandbox_cpu_s=server_cpu,
         failed_accounts=data["errors"],
         notes={"threads": data["threads"], "walk_s": data["walk_s"], "audit_s": data["audit_s"]},
     )
