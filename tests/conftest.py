@@ -23,6 +23,20 @@ DATA_PROD = "555555555555"
 EXPERIMENTS = "666666666666"
 SUSPENDED = "777777777777"
 
+# rootctl.yaml with two credential exceptions: PAYMENTS_PROD keeps its password, DATA_PROD
+# keeps everything (the reliability tests' end state must honour both).
+EXCEPTIONS_CONFIG = f"""
+root_credentials:
+  exceptions:
+    - account_id: "{PAYMENTS_PROD}"
+      reason: break-glass password during a migration
+      expires: 2099-12-31
+      keep: [password]
+    - account_id: "{DATA_PROD}"
+      reason: hardware token held by the data team
+      expires: 2099-12-31
+"""
+
 
 @cache
 def _sample() -> dict[str, Any]:

@@ -24,19 +24,16 @@ import pytest
 
 from rootctl.sandbox import FaultConfig, Sandbox
 
-from conftest import DATA_PROD, MANAGEMENT, PAYMENTS_PROD, SUSPENDED, enabled_fixture, run_cli
+from conftest import (
+    DATA_PROD,
+    EXCEPTIONS_CONFIG,
+    MANAGEMENT,
+    PAYMENTS_PROD,
+    SUSPENDED,
+    enabled_fixture,
+    run_cli,
+)
 
-CONFIG = f"""
-root_credentials:
-  exceptions:
-    - account_id: "{PAYMENTS_PROD}"
-      reason: break-glass password during a migration
-      expires: 2099-12-31
-      keep: [password]
-    - account_id: "{DATA_PROD}"
-      reason: hardware token held by the data team
-      expires: 2099-12-31
-"""
 CHANGES = {
     "DeleteLoginProfile",
     "DeleteAccessKey",
@@ -141,7 +138,7 @@ def test_killed_runs_converge_to_the_first_plan(seed: int, accounts: int, tmp_pa
     rng = random.Random(seed)
     journal = tmp_path / "journal.db"
     config = tmp_path / "rootctl.yaml"
-    config.write_text(CONFIG)
+    config.write_text(EXCEPTIONS_CONFIG)
     with Sandbox.start(enabled_fixture(), accounts=accounts, seed=seed) as sb:
         before = sb.root_state()
         planned = plan_of(before)

@@ -18,19 +18,16 @@ import pytest
 
 from rootctl.sandbox import FaultConfig, Sandbox
 
-from conftest import DATA_PROD, MANAGEMENT, PAYMENTS_PROD, SUSPENDED, enabled_fixture, run_cli
+from conftest import (
+    DATA_PROD,
+    EXCEPTIONS_CONFIG,
+    MANAGEMENT,
+    PAYMENTS_PROD,
+    SUSPENDED,
+    enabled_fixture,
+    run_cli,
+)
 
-CONFIG = f"""
-root_credentials:
-  exceptions:
-    - account_id: "{PAYMENTS_PROD}"
-      reason: break-glass password during a migration
-      expires: 2099-12-31
-      keep: [password]
-    - account_id: "{DATA_PROD}"
-      reason: hardware token held by the data team
-      expires: 2099-12-31
-"""
 THROTTLED = {"Throttling", "ThrottlingException", "TooManyRequestsException", "SlowDown"}
 
 
@@ -137,7 +134,7 @@ def test_delete_is_complete_and_exact_under_errors_and_throttling(
 ) -> None:
     journal = tmp_path / "j.db"
     config = tmp_path / "rootctl.yaml"
-    config.write_text(CONFIG)
+    config.write_text(EXCEPTIONS_CONFIG)
     before = faulty.root_state()
     in_scope = set(before) - {MANAGEMENT, SUSPENDED, DATA_PROD}
     planned = {

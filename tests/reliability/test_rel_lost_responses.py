@@ -24,6 +24,7 @@ from rootctl.sandbox import FaultConfig, Sandbox
 
 from conftest import (
     DATA_PROD,
+    EXCEPTIONS_CONFIG,
     MANAGEMENT,
     PAYMENTS_PROD,
     SUSPENDED,
@@ -31,17 +32,6 @@ from conftest import (
     run_cli,
 )
 
-CONFIG = f"""
-root_credentials:
-  exceptions:
-    - account_id: "{PAYMENTS_PROD}"
-      reason: break-glass password during a migration
-      expires: 2099-12-31
-      keep: [password]
-    - account_id: "{DATA_PROD}"
-      reason: hardware token held by the data team
-      expires: 2099-12-31
-"""
 CHANGES = (
     "DeleteLoginProfile",
     "DeleteAccessKey",
@@ -110,7 +100,7 @@ def journaled_done(entries: list[dict[str, Any]]) -> list[tuple[str, str, str]]:
 def org(tmp_path: Path) -> Iterator[tuple[Sandbox, Path, Path]]:
     """The sample plus 30 generated accounts, a config with two exceptions, a journal path."""
     config = tmp_path / "rootctl.yaml"
-    config.write_text(CONFIG)
+    config.write_text(EXCEPTIONS_CONFIG)
     with Sandbox.start(enabled_fixture(), accounts=30, seed=30) as sb:
         yield sb, config, tmp_path / "journal.db"
 
