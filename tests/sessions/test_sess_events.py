@@ -137,3 +137,43 @@ def test_since_accepts_durations_and_dates() -> None:
     assert parse_since("7d", now) == now - timedelta(days=7)
     assert parse_since("90m", now) == now - timedelta(minutes=90)
     assert parse_since("2026-11-01", now) == datetime(2026, 11, 1, tzinfo=UTC)
+
+
+def test_events_read_every_region_iam_included(
+    run: Run, enabled_sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """Run in eu-west-1: AssumeRoot is recorded there, IAM's own events in us-east-1."""
+    env = {
+        **enabled_sandbox.env(),
+        "ROOTCTL_JOURNAL": str(tmp_path / "eu.sqlite3"),
+        "AWS_REGION": "eu-west-1",
+        "AWS_DEFAULT_REGION": "eu-west-1",
+    }
+
+    def eu(*args: str) -> Result:
+        return CliRunner().invoke(cli, list(args), env=env)
+
+    audit = eu("audit", "--accounts", PAYMENTS_DEV, "-o", "json")
+    assert audit.exit_code == 0, audit.output
+
+    both = eu("events", "--since", "1h", "-o", "json")
+    assert both.exit_code == 0, both.output
+    sessions, actions = sessions_and_actions(json.loads(both.stdout))
+    assert [(s["account_id"], s["region"]) for s in sessions] == [(PAYMENTS_DEV, "eu-west-1")]
+    assert not sessions[0]["started_outside_rootctl"]
+    iam_reads = {a["event"] for a in actions if a["access_key_id"] == sessions[0]["access_key_id"]}
+    assert {"iam:GetUser", "iam:ListAccessKeys", "iam:ListMFADevices"} <= iam_reads
+    assert {a["region"] for a in actions} == {"us-east-1"}
+
+    # One region only: the session is found, its IAM actions (recorded in us-east-1) are not.
+    eu_only = eu("events", "--since", "1h", "-o", "json", "--regions", "eu-west-1")
+    assert eu_only.exit_code == 0, eu_only.output
+    sessions, actions = sessions_and_actions(json.loads(eu_only.stdout))
+    assert len(sessions) == 1 and actions == []
+
+
+@pytest.mark.parametrize("value", ["", "eu-west-1,aws-global", "mars-1"])
+def test_events_bad_regions_are_one_line_usage_errors(run: Run, value: str) -> None:
+    result = run("events", "--regions", value)
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output and len(result.output.strip().splitlines()) <= 2

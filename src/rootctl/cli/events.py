@@ -29,6 +29,12 @@ RETRY = "probable retry"
     show_default=True,
     help="Role assumed in member accounts to read their CloudTrail.",
 )
+@click.option(
+    "--regions",
+    "regions",
+    help="Comma-separated regions whose CloudTrail to read (default: --region and us-east-1, "
+    "where IAM records its events).",
+)
 @output_option("table", "json")
 @journal_option
 @click.pass_context
@@ -37,26 +43,31 @@ def events(
     since: str,
     account: str | None,
     member_role: str,
+    regions: str | None,
     output: str,
     journal_path: Path | None,
 ) -> None:
     """Root sessions (AssumeRoot) and the actions taken with them, as one timeline.
 
-    Reads CloudTrail in the caller's account and region, then each member account's trail
-    (through --member-role) by the session's access key id. Sessions that no journal entry
+    Reads CloudTrail in the caller's account, then each member account's trail (through
+    --member-role) by the session's access key id, in every region of --regions. Sessions that no journal entry
     mentions are flagged "started outside rootctl", except probable retries: a session
     with no call, opened by the same caller for the same account, task and region at most
     60 s before a journaled one (a rootctl call whose answer was lost, asked again).
     Exit 1 if a trail could not be read.
     """
+    from rootctl.aws.session import check_region
     from rootctl.config import parse_account_id
     from rootctl.sessions.events import build_timeline, journaled_key_ids, parse_since
 
     start = parse_since(since)
     account_id = parse_account_id(account, flag="--account") if account else None
+    where = [check_region(r) for r in (regions or "").split(",") if r.strip()]
+    if regions is not None and not where:
+        raise click.UsageError("--regions needs at least one region, e.g. us-east-1,eu-west-1")
     rt = runtime(ctx, journal=journal_path)
     known = journaled_key_ids(rt.journal)
-    timeline = build_timeline(rt.factory, known, start, account_id, member_role)
+    timeline = build_timeline(rt.factory, known, start, account_id, member_role, where or None)
     if output == "json":
         click.echo(json.dumps(timeline_dict(timeline), indent=2))
     else:

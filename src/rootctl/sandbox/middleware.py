@@ -299,7 +299,7 @@ class SandboxApp:
             "eventTime": self.state.now().strftime("%Y-%m-%dT%H:%M:%SZ"),
             "eventSource": f"{req.service}.amazonaws.com",
             "eventName": req.action,
-            "awsRegion": req.region,
+            "awsRegion": event_region(req),
             "sourceIPAddress": "127.0.0.1",
             "requestParameters": _safe_parameters(req),
             "readOnly": not is_mutating(req.action),
@@ -406,6 +406,15 @@ class SandboxApp:
                 applied_status=applied_status,
             )
         )
+
+
+# Global services: CloudTrail records their events in us-east-1, whatever region signed.
+_GLOBAL_EVENT_SERVICES = frozenset({"iam", "organizations"})
+
+
+def event_region(req: AwsRequest) -> str:
+    """The region whose event history holds this call, as CloudTrail files it."""
+    return "us-east-1" if req.service in _GLOBAL_EVENT_SERVICES else req.region
 
 
 def _drop(sock: socket.socket) -> None:

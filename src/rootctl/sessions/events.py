@@ -10,6 +10,11 @@ most probably a rootctl call whose answer was lost (`probable_retries`): AWS ope
 session, the answer never arrived, botocore asked again and rootctl journaled the second
 session, so the trail holds a session rootctl never received.
 
+CloudTrail's event history is regional: an AssumeRoot is recorded in the region of the STS
+endpoint that answered it, IAM (a global service) records its events in us-east-1 (the
+partition's IAM region), S3 and SQS in the resource's region. So every region in
+`regions` is read, in the caller's account and in each member account.
+
 Session tokens never leave this module: every event is scrubbed as it is parsed, and only
 chosen fields are kept.
 """
@@ -35,7 +40,7 @@ if TYPE_CHECKING:
     from mypy_boto3_cloudtrail import CloudTrailClient
     from mypy_boto3_cloudtrail.type_defs import LookupAttributeTypeDef
 
-    from rootctl.aws import SessionFactory
+    from rootctl.aws import Credentials, SessionFactory
     from rootctl.journal import Journal
 
 DEFAULT_MEMBER_ROLE = "OrganizationAccountAccessRole"
@@ -224,34 +229,58 @@ def _strings(value: Any) -> set[str]:
     return set()
 
 
+def default_regions(region: str) -> tuple[str, ...]:
+    """The configured region, plus the partition's IAM region where IAM records its events."""
+    if region.startswith("cn-"):
+        iam_region = "cn-north-1"
+    elif region.startswith("us-gov-"):
+        iam_region = "us-gov-west-1"
+    else:
+        iam_region = "us-east-1"
+    return tuple(dict.fromkeys((region, iam_region)))
+
+
 def build_timeline(
     factory: SessionFactory,
     known_keys: set[str],
     since: datetime,
     account_id: str | None = None,
     member_role: str = DEFAULT_MEMBER_ROLE,
+    regions: Iterable[str] | None = None,
 ) -> Timeline:
-    """AssumeRoot events of the caller's account, then each session's actions."""
+    """AssumeRoot events of the caller's account, then each session's actions, per region.
+
+    `regions` defaults to `default_regions(factory.region)`.
+    """
     timeline = Timeline()
-    trail = factory.client("cloudtrail")
+    where = tuple(dict.fromkeys(regions)) if regions else default_regions(factory.region)
     attribute: LookupAttributeTypeDef = {
         "AttributeKey": "EventName",
         "AttributeValue": "AssumeRoot",
     }
-    for event in lookup(trail, attribute, since):
-        session = session_event(event, known_keys)
-        if session is not None and account_id in (None, session.account_id):
+    seen: set[str] = set()
+    for region in where:
+        for event in lookup(factory.client("cloudtrail", region=region), attribute, since):
+            session = session_event(event, known_keys)
+            if session is None or account_id not in (None, session.account_id):
+                continue
+            if session.access_key_id is not None:
+                if session.access_key_id in seen:
+                    continue  # the same event delivered to two regions' history
+                seen.add(session.access_key_id)
             timeline.sessions.append(session)
     for account in sorted({s.account_id for s in timeline.sessions if s.access_key_id}):
         sessions = [s for s in timeline.sessions if s.account_id == account and s.access_key_id]
         try:
-            member_trail = _member_trail(factory, account, member_role)
+            credentials = _member_credentials(factory, account, member_role)
         except (ClientError, BotoCoreError) as exc:
             timeline.errors[account] = _role_refused(account, member_role, exc)
             continue
         try:
-            for session in sessions:
-                timeline.actions.extend(_actions(member_trail, account, session))
+            for region in where:
+                member_trail = factory.client("cloudtrail", credentials=credentials, region=region)
+                for session in sessions:
+                    timeline.actions.extend(_actions(member_trail, account, session))
         except (ClientError, BotoCoreError) as exc:
             timeline.errors[account] = (
                 f"cannot read CloudTrail in {account} through role {member_role}: "
@@ -329,15 +358,13 @@ def _message(exc: ClientError | BotoCoreError) -> str:
     return str(exc)
 
 
-def _member_trail(factory: SessionFactory, account_id: str, role: str) -> CloudTrailClient:
+def _member_credentials(factory: SessionFactory, account_id: str, role: str) -> Credentials:
     from rootctl.aws import Credentials
 
     response = factory.client("sts").assume_role(
         RoleArn=f"arn:aws:iam::{account_id}:role/{role}", RoleSessionName="rootctl-events"
     )
-    return factory.client(
-        "cloudtrail", credentials=Credentials.from_response(response["Credentials"])
-    )
+    return Credentials.from_response(response["Credentials"])
 
 
 def _actions(client: CloudTrailClient, account_id: str, session: SessionEvent) -> list[ActionEvent]:
