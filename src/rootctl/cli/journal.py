@@ -1,6 +1,8 @@
-"""`rootctl journal list|show|verify|export`: read the journal of root sessions and changes.
+"""`rootctl journal list|show|verify|head|export`: read the journal of root sessions and changes.
 
-Reading never creates a journal: a mistyped --journal path is an error, not an empty list.
+Reading never creates a journal and never writes to one: a mistyped --journal path is an
+error, not an empty list, and the file is opened read-only (docs/journal.md, "The file").
+`--journal` is accepted before or after the subcommand.
 """
 
 from __future__ import annotations
@@ -14,11 +16,14 @@ from typing import TYPE_CHECKING, Any, TextIO
 import click
 
 from rootctl.cli.common import journal_option, output_option
+from rootctl.errors import UsageError
 
 if TYPE_CHECKING:
-    from rootctl.journal import Journal, StoredEntry
+    from rootctl.journal import Journal, StoredEntry, VerifyResult
 
 _LIST_COLUMNS = ("id", "time", "account", "command", "action", "target", "outcome", "error")
+MAX_ID = 2**63 - 1  # SQLite's largest integer: larger ids are bad input, not a crash
+_HEX = frozenset("0123456789abcdef")
 
 
 @click.group()
@@ -32,15 +37,46 @@ def journal(ctx: click.Context, journal_path: Path | None) -> None:
     """
     ctx.ensure_object(dict)
     ctx.obj["journal_path"] = journal_path
+    ctx.obj["journal_typed"] = _typed(ctx)
 
 
-def _open(ctx: click.Context) -> Journal:
+def _typed(ctx: click.Context) -> bool:
+    return ctx.get_parameter_source("journal_path") is click.core.ParameterSource.COMMANDLINE
+
+
+def _open(ctx: click.Context, own: Path | None) -> Journal:
+    """The journal, read-only, from --journal after the subcommand, before it, or the default."""
     from rootctl.journal import Journal
 
-    path = ctx.obj.get("journal_path") or Journal.default_path()
-    opened = Journal(path, create=False)
+    group = ctx.obj.get("journal_path")
+    if own is not None and _typed(ctx):
+        if ctx.obj.get("journal_typed") and group is not None and group != own:
+            raise UsageError(f"--journal given twice with different files ({group} and {own})")
+        path = own
+    else:
+        path = group or own or Journal.default_path()
+    opened = Journal(path, readonly=True)
     ctx.call_on_close(opened.close)
     return opened
+
+
+def _expect_head(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is None:
+        return None
+    text = value.strip().lower()
+    if len(text) != 64 or not set(text) <= _HEX:
+        raise click.BadParameter("must be a head hash: 64 hex digits, as `journal head` prints")
+    return text
+
+
+def _expect_head_option(fn: Any) -> Any:
+    return click.option(
+        "--expect-head",
+        callback=_expect_head,
+        metavar="HASH",
+        help="Also fail unless the chain holds the entry with this hash (an anchor kept "
+        "elsewhere from `journal head`): proves nothing up to it was rewritten.",
+    )(fn)
 
 
 @journal.command("list")
@@ -57,12 +93,17 @@ def _open(ctx: click.Context) -> Journal:
 @click.option("--run", "run_id", help="Only entries of this run (one command invocation).")
 @click.option("--since", help="Only entries at or after this ISO-8601 time (UTC if no zone).")
 @click.option(
-    "--limit", "-n", type=click.IntRange(0), help="Only the most recent N matching entries."
+    "--limit",
+    "-n",
+    type=click.IntRange(0, MAX_ID),
+    help="Only the most recent N matching entries.",
 )
 @output_option("table", "json")
+@journal_option
 @click.pass_context
 def list_entries(
     ctx: click.Context,
+    journal_path: Path | None,
     account_id: str | None,
     command: str | None,
     action: str | None,
@@ -73,7 +114,7 @@ def list_entries(
     output: str,
 ) -> None:
     """List entries, oldest first (before/after are shown by `show`)."""
-    entries = _open(ctx).list(
+    entries = _open(ctx, journal_path).list(
         account_id=account_id,
         command=command,
         action=action,
@@ -82,57 +123,97 @@ def list_entries(
         since=since,
         limit=limit,
     )
-    if output == "json":
-        click.echo(json.dumps([e.to_dict() for e in entries], indent=2, ensure_ascii=False))
-        return
-    rows = [_list_row(e) for e in entries]
-    if _is_tty():
-        _rich_table(_LIST_COLUMNS, rows, title=f"{len(rows)} journal entries")
-    else:
-        _plain_table(_LIST_COLUMNS, rows, sys.stdout)
+    from rootctl.outputs import guarded_stdout
+
+    with guarded_stdout() as out:
+        if output == "json":
+            out.write(json.dumps([e.to_dict() for e in entries], indent=2, ensure_ascii=False))
+            out.write("\n")
+            return
+        rows = [_list_row(e) for e in entries]
+        if _is_tty():
+            _rich_table(_LIST_COLUMNS, rows, title=f"{len(rows)} journal entries")
+        else:
+            _plain_table(_LIST_COLUMNS, rows, out)
 
 
 @journal.command()
-@click.argument("entry_id", metavar="ID", type=click.IntRange(1))
+@click.argument("entry_id", metavar="ID", type=click.IntRange(1, MAX_ID))
 @output_option("table", "json")
+@journal_option
 @click.pass_context
-def show(ctx: click.Context, entry_id: int, output: str) -> None:
+def show(ctx: click.Context, journal_path: Path | None, entry_id: int, output: str) -> None:
     """Show one entry in full, including the before and after values."""
-    entry = _open(ctx).get(entry_id)
-    if output == "json":
-        click.echo(json.dumps(entry.to_dict(), indent=2, ensure_ascii=False))
-        return
-    pairs = [(key, _show_value(value)) for key, value in entry.to_dict().items()]
-    if _is_tty():
-        _rich_table(("field", "value"), pairs, title=f"journal entry {entry.id}")
-    else:
+    from rootctl.outputs import guarded_stdout
+
+    entry = _open(ctx, journal_path).get(entry_id)
+    with guarded_stdout() as out:
+        if output == "json":
+            out.write(json.dumps(entry.to_dict(), indent=2, ensure_ascii=False) + "\n")
+            return
+        pairs = [(key, _show_value(value)) for key, value in entry.to_dict().items()]
+        if _is_tty():
+            _rich_table(("field", "value"), pairs, title=f"journal entry {entry.id}")
+            return
         width = max(len(key) for key, _ in pairs)
         for key, value in pairs:
             lines = value.splitlines() or [""]
-            click.echo(f"{key:<{width}}  {lines[0]}")
+            out.write(f"{key:<{width}}  {lines[0]}\n")
             for line in lines[1:]:
-                click.echo(f"{'':<{width}}  {line}")
+                out.write(f"{'':<{width}}  {line}\n")
 
 
 @journal.command()
+@_expect_head_option
 @output_option("table", "json")
+@journal_option
 @click.pass_context
-def verify(ctx: click.Context, output: str) -> None:
+def verify(
+    ctx: click.Context, journal_path: Path | None, expect_head: str | None, output: str
+) -> None:
     """Check every hash and link; exit 1 naming the first edited, deleted or reordered entry.
 
-    The head hash printed on success covers the whole chain: keep it somewhere else to
-    prove later that nothing before it was rewritten.
+    The head hash printed on success covers the whole chain: keep it somewhere else
+    (`journal head`) and pass it as --expect-head later to prove nothing before it was
+    rewritten, even if the whole chain was recomputed.
     """
-    result = _open(ctx).verify()
+    from rootctl.outputs import write_stdout
+
+    result = _open(ctx, journal_path).verify(expect_head)
     if output == "json":
         fields = ("ok", "entries", "first_bad_id", "problem", "head_hash")
-        click.echo(json.dumps({name: getattr(result, name) for name in fields}, indent=2))
+        document = {name: getattr(result, name) for name in fields}
+        write_stdout(json.dumps(document, indent=2) + "\n")
     elif result.ok:
-        click.echo(f"ok: {result.entries} entries, chain intact; head {result.head_hash}")
-    else:
-        click.echo(f"error: journal verification failed: {result.problem}", err=True)
+        anchored = " (contains the expected head)" if expect_head else ""
+        write_stdout(
+            f"ok: {result.entries} entries, chain intact{anchored}; head {result.head_hash}\n"
+        )
+    _fail_unless_ok(ctx, result)
+
+
+def _fail_unless_ok(ctx: click.Context, result: VerifyResult) -> None:
     if not result.ok:
+        click.echo(f"error: journal verification failed: {result.problem}", err=True)
         ctx.exit(1)
+
+
+@journal.command()
+@_expect_head_option
+@journal_option
+@click.pass_context
+def head(ctx: click.Context, journal_path: Path | None, expect_head: str | None) -> None:
+    """Verify, then print {"entries": N, "head": HASH}: the anchor to keep somewhere safe.
+
+    Copy it off this machine (a cron job, a ticket, a write-once bucket); later,
+    `rootctl journal verify --expect-head HASH` fails if the chain was rewritten. Nothing
+    is printed on stdout for a journal that does not verify, so an edit is never anchored.
+    """
+    from rootctl.outputs import write_stdout
+
+    result = _open(ctx, journal_path).verify(expect_head)
+    _fail_unless_ok(ctx, result)
+    write_stdout(json.dumps({"entries": result.entries, "head": result.head_hash}) + "\n")
 
 
 @journal.command()
@@ -146,23 +227,24 @@ def verify(ctx: click.Context, output: str) -> None:
 )
 @click.option(
     "--out",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write to FILE instead of stdout.",
+    type=click.Path(path_type=Path),
+    help="Write to FILE instead of stdout (mode 0600, replaced only once complete; "
+    "never the journal or another SQLite database).",
 )
+@journal_option
 @click.pass_context
-def export(ctx: click.Context, fmt: str, out: Path | None) -> None:
+def export(ctx: click.Context, journal_path: Path | None, fmt: str, out: Path | None) -> None:
     """Export every entry, oldest first (for a SIEM, an archive or an outside check)."""
-    opened = _open(ctx)
-    if out is None:
-        opened.export_jsonl(sys.stdout)
-        return
-    from rootctl.errors import UsageError
+    from rootctl.outputs import check_output, guarded_stdout, open_output
 
-    try:
-        with out.open("w", encoding="utf-8", newline="\n") as handle:
-            count = opened.export_jsonl(handle)
-    except OSError as exc:
-        raise UsageError(f"cannot write {out}: {exc.strerror}") from exc
+    opened = _open(ctx, journal_path)
+    if out is None:
+        with guarded_stdout() as stdout:
+            opened.export_jsonl(stdout)
+        return
+    check_output(out, protected=[opened.path])
+    with open_output(out, protected=[opened.path]) as handle:
+        count = opened.export_jsonl(handle)
     click.echo(f"exported {count} entries to {out}", err=True)
 
 

@@ -15,7 +15,7 @@ from rootctl.journal.model import (
 )
 from rootctl.journal.record import ASSUME_ROOT, Recorder, root_arn
 from rootctl.journal.scrub import REDACTED, scrub_text, scrub_value
-from rootctl.journal.store import Journal, JournalError
+from rootctl.journal.store import Journal, JournalError, UnverifiedJournal
 
 __all__ = [
     "ASSUME_ROOT",
@@ -26,6 +26,7 @@ __all__ = [
     "JournalError",
     "Recorder",
     "StoredEntry",
+    "UnverifiedJournal",
     "VerifyResult",
     "canonical_json",
     "entry_hash",

@@ -18,14 +18,14 @@ import sqlite3
 import sys
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 from rootctl.errors import RootctlError, UsageError
+from rootctl.journal.files import Fingerprint, check_journal_file, connect, create_new
 from rootctl.journal.model import (
     ENTRY_FIELDS,
     GENESIS_HASH,
@@ -36,47 +36,19 @@ from rootctl.journal.model import (
     canonical_json,
     entry_hash,
 )
+from rootctl.journal.rows import MAX_ID, BadRow, decode, valid_id
+from rootctl.journal.schema import COLUMNS, build_schema, schema_problem
 from rootctl.journal.scrub import scrub_text, scrub_value
 from rootctl.journal.verify import Head, Row, verify_rows
 
-SCHEMA_VERSION = "1"
 # How long an append waits for another process's write before giving up.
 BUSY_TIMEOUT_SECONDS = 60.0
+# How many times a read-only reader reads again a file a writer changed meanwhile.
+_READ_ATTEMPTS = 5
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS entries (
-    id INTEGER PRIMARY KEY,
-    time TEXT NOT NULL,
-    run_id TEXT,
-    operator TEXT,
-    command TEXT NOT NULL,
-    reason TEXT,
-    account_id TEXT,
-    task_policy TEXT,
-    action TEXT NOT NULL,
-    target TEXT,
-    before TEXT,
-    after TEXT,
-    outcome TEXT NOT NULL,
-    error TEXT,
-    prev_hash TEXT NOT NULL,
-    hash TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS entries_account ON entries (account_id);
-CREATE INDEX IF NOT EXISTS entries_run ON entries (run_id);
-CREATE TABLE IF NOT EXISTS head (
-    one INTEGER PRIMARY KEY CHECK (one = 1),
-    count INTEGER NOT NULL,
-    hash TEXT NOT NULL,
-    time TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-"""
-
-_TABLES = {"entries", "head", "meta"}
-_COLUMNS = ("id", "time", "prev_hash", "hash", *ENTRY_FIELDS)
-_SELECT = f"SELECT {', '.join(_COLUMNS)} FROM entries"
-_INSERT = f"INSERT INTO entries ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
+_SELECT = f"SELECT {', '.join(COLUMNS)} FROM entries"
+_INSERT = f"INSERT INTO entries ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
+T = TypeVar("T")
 
 
 class JournalError(RootctlError):
@@ -121,22 +93,11 @@ def _prepare(entry: JournalEntry) -> dict[str, Any]:
     return values
 
 
-def _row_values(row: sqlite3.Row) -> dict[str, Any]:
-    values: dict[str, Any] = {}
-    for name in ENTRY_FIELDS:
-        value = row[name]
-        values[name] = json.loads(value) if name in JSON_FIELDS and value is not None else value
-    return values
+class UnverifiedJournal(UsageError):
+    """The journal does not verify, so rootctl will not act on what it reads from it.
 
-
-def _stored(row: sqlite3.Row) -> StoredEntry:
-    return StoredEntry(
-        id=row["id"],
-        time=row["time"],
-        prev_hash=row["prev_hash"],
-        hash=row["hash"],
-        **_row_values(row),
-    )
+    A usage error (exit 2): nothing was changed, no root session was opened.
+    """
 
 
 class Journal:
@@ -144,17 +105,28 @@ class Journal:
 
     Safe to share between threads; open one Journal per process (a forked child that
     inherits one reconnects on first use). `create=False` refuses a missing file instead
-    of creating it, for commands that only read.
+    of creating it; `readonly=True` (for commands that only read) also never writes to
+    the file nor creates anything next to it (journal/files.py says how).
+
+    Reads that lead to an action (restore, resuming a delete) go through
+    `verified_entry` / `verified_entries`, which verify the whole chain in the same read
+    transaction first; `get` and `list` are for display.
     """
 
-    def __init__(self, path: str | Path, *, create: bool = True) -> None:
+    def __init__(self, path: str | Path, *, create: bool = True, readonly: bool = False) -> None:
         self.path = Path(path).expanduser()
-        self._create = create
+        self._create = create and not readonly
+        self._readonly = readonly
         self._lock = threading.RLock()
         self._conn: sqlite3.Connection | None = None
         self._inherited: builtins.list[sqlite3.Connection] = []
         self._pid = os.getpid()
-        self._connection()  # fail now, with the path in the message, not at first append
+        # fail now, with the path in the message, not at first append
+        if readonly:
+            self._check_file()
+            self._read(self._check_schema)
+        else:
+            self._connection()
 
     @classmethod
     def default_path(cls) -> Path:
@@ -167,6 +139,8 @@ class Journal:
     # -- connection -------------------------------------------------------------------
 
     def _connection(self) -> sqlite3.Connection:
+        if self._readonly:
+            raise JournalError(f"journal {self.path} was opened read-only")
         if self._conn is not None and self._pid == os.getpid():
             return self._conn
         # A connection inherited across fork must not be used or closed by the child: keep
@@ -177,70 +151,44 @@ class Journal:
         self._conn = self._connect()
         return self._conn
 
-    def _connect(self) -> sqlite3.Connection:
-        exists = self.path.exists()
-        if not exists and not self._create:
-            raise UsageError(
-                f"journal {self.path} does not exist (nothing was recorded there yet; see --journal)"
-            )
+    def _check_file(self) -> None:
+        """The file is a plausible journal; a missing one is created only by writers."""
         if self.path.is_dir():
             raise UsageError(f"journal {self.path} is a directory, not a journal file")
-        if not exists:
-            try:
-                self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-                # Operator ARNs and policies are not secrets, but they are nobody else's business.
-                os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
-            except OSError as exc:
-                raise UsageError(f"journal {self.path} cannot be created: {exc.strerror}") from exc
-        conn = _open(self.path)
+        if not self.path.exists():
+            if not self._create:
+                raise UsageError(
+                    f"journal {self.path} does not exist (nothing was recorded there yet; see --journal)"
+                )
+            create_new(self.path, build_schema)
+        check_journal_file(self.path)
+
+    def _connect(self) -> sqlite3.Connection:
+        self._check_file()
+        conn, _ = connect(self.path, readonly=False, timeout=BUSY_TIMEOUT_SECONDS)
         try:
-            self._initialise(conn)
+            self._check_schema(conn)  # before any write: a foreign database stays untouched
+            _set_wal(conn)
+            # FULL: a committed entry survives power loss, not only a killed process.
+            conn.execute("PRAGMA synchronous=FULL")
+        except sqlite3.Error as exc:
+            conn.close()
+            raise JournalError(f"journal {self.path} cannot be opened: {exc}") from exc
         except BaseException:
             conn.close()
             raise
         return conn
 
-    def _initialise(self, conn: sqlite3.Connection) -> None:
+    def _check_schema(self, conn: sqlite3.Connection) -> None:
+        """The journal's tables, columns and schema version, or one line saying what is not."""
         try:
-            _set_wal(conn)
-            # FULL: a committed entry survives power loss, not only a killed process.
-            conn.execute("PRAGMA synchronous=FULL")
-            tables = {
-                r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")
-            }
-            if tables - _TABLES:
-                raise UsageError(f"{self.path} is an sqlite file but not a rootctl journal")
-            if tables != _TABLES:
-                self._create_schema(conn)
-            self._check_version(conn)
+            problem = schema_problem(conn)
         except sqlite3.OperationalError as exc:
             raise JournalError(f"journal {self.path} cannot be opened: {exc}") from exc
         except sqlite3.DatabaseError as exc:
             raise UsageError(f"{self.path} is not a rootctl journal: {exc}") from exc
-
-    def _create_schema(self, conn: sqlite3.Connection) -> None:
-        # Inside one write transaction: two processes creating the same new file agree.
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            for statement in _SCHEMA.split(";"):
-                if statement.strip():
-                    conn.execute(statement)
-            conn.execute(
-                "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
-                (SCHEMA_VERSION,),
-            )
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
-
-    def _check_version(self, conn: sqlite3.Connection) -> None:
-        row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-        if row is not None and row[0] != SCHEMA_VERSION:
-            raise UsageError(
-                f"journal {self.path} has schema version {row[0]}; this rootctl reads version {SCHEMA_VERSION} (upgrade rootctl)"
-            )
+        if problem is not None:
+            raise UsageError(f"journal {self.path} {problem}")
 
     def close(self) -> None:
         with self._lock:
@@ -306,11 +254,14 @@ class Journal:
     # -- reading ----------------------------------------------------------------------
 
     def get(self, entry_id: int) -> StoredEntry:
-        """The full entry (restore reads a backed-up policy from its `before`)."""
-        row = self._query(f"{_SELECT} WHERE id = ?", (entry_id,))
-        if not row:
+        """The full entry, for display; restore reads through `verified_entry`."""
+        _check_id(entry_id)
+        rows = self._read(
+            lambda conn: conn.execute(f"{_SELECT} WHERE id = ?", (entry_id,)).fetchall()
+        )
+        if not rows:
             raise UsageError(f"journal entry {entry_id} does not exist")
-        return _stored(row[0])
+        return self._entry(rows[0])
 
     def list(
         self,
@@ -323,87 +274,181 @@ class Journal:
         since: str | datetime | None = None,
         limit: int | None = None,
     ) -> builtins.list[StoredEntry]:
-        """Matching entries in id order; with `limit`, the most recent `limit` of them."""
-        clauses: builtins.list[str] = []
-        params: builtins.list[Any] = []
-        for column, value in (
-            ("account_id", account_id),
-            ("command", command),
-            ("action", action),
-            ("outcome", outcome),
-            ("run_id", run_id),
-        ):
-            if value is not None:
-                clauses.append(f"{column} = ?")
-                params.append(value)
-        if since is not None:
-            clauses.append("time >= ?")
-            params.append(_normalise_since(since))
-        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
-        sql = f"{_SELECT}{where} ORDER BY id"
-        if limit is not None:
-            if limit < 0:
-                raise UsageError(f"limit must be 0 or more, not {limit}")
-            sql = f"SELECT * FROM ({_SELECT}{where} ORDER BY id DESC LIMIT ?) ORDER BY id"
-            params.append(limit)
-        return [_stored(row) for row in self._query(sql, params)]
+        """Matching entries in id order; with `limit`, the most recent `limit` of them.
 
-    def _query(self, sql: str, params: Any) -> builtins.list[sqlite3.Row]:
-        with self._lock:
+        For display: an edit this does not notice (a changed value that still parses)
+        is what `verify` is for; callers that act on entries use `verified_entries`.
+        """
+        sql, params = _list_query(account_id, command, action, outcome, run_id, since, limit)
+        rows = self._read(lambda conn: conn.execute(sql, params).fetchall())
+        return [self._entry(row) for row in rows]
+
+    def verified_entries(
+        self,
+        *,
+        account_id: str | None = None,
+        command: str | None = None,
+        action: str | None = None,
+        outcome: str | None = None,
+        run_id: str | None = None,
+    ) -> builtins.list[StoredEntry]:
+        """Like `list`, after verifying the whole chain in the same read transaction.
+
+        Every read-back that leads to an action goes through here or `verified_entry`:
+        a journal that does not verify raises UnverifiedJournal (exit 2) and nothing is
+        returned, so an edited backup or plan can never be acted on. The whole chain, not
+        only the entries returned, must verify: an edit anywhere is evidence that someone
+        with write access changed the journal, and acting on it needs a person to look.
+        """
+        sql, params = _list_query(account_id, command, action, outcome, run_id, None, None)
+
+        def work(conn: sqlite3.Connection) -> builtins.list[sqlite3.Row]:
+            self._require_verified(conn)
+            return conn.execute(sql, params).fetchall()
+
+        return [self._entry(row) for row in self._read(work)]
+
+    def verified_entry(self, entry_id: int) -> StoredEntry:
+        """One entry, after verifying the whole chain (see `verified_entries`)."""
+        _check_id(entry_id)
+
+        def work(conn: sqlite3.Connection) -> builtins.list[sqlite3.Row]:
+            rows = conn.execute(f"{_SELECT} WHERE id = ?", (entry_id,)).fetchall()
+            if not rows:  # a missing id is bad input, even in a journal that was edited
+                raise UsageError(f"journal entry {entry_id} does not exist")
+            self._require_verified(conn)
+            return rows
+
+        return self._entry(self._read(work)[0])
+
+    def _require_verified(self, conn: sqlite3.Connection) -> None:
+        result = _verify(conn)
+        if not result.ok:
+            raise UnverifiedJournal(
+                f"journal {self.path} does not verify ({result.problem}): rootctl acts only "
+                "on a verified journal, nothing was done (see `rootctl journal verify`)"
+            )
+
+    def _entry(self, row: sqlite3.Row) -> StoredEntry:
+        decoded = decode(row)
+        if isinstance(decoded, BadRow):
+            raise JournalError(
+                f"journal {self.path}: {decoded.describe()}; "
+                "`rootctl journal verify` checks the whole chain"
+            )
+        return decoded
+
+    def _read(self, work: Callable[[sqlite3.Connection], T], *, retry: bool = True) -> T:
+        """Run `work` in one read transaction on a private connection: a consistent view
+        of the journal that does not hold up appends from other threads.
+
+        A read-only journal without a -wal file is read immutable (journal/files.py): if
+        its fingerprint changed meanwhile (a writer checkpointed), the read is not trusted
+        and runs again, or fails when `retry` is off (work that already wrote output).
+        """
+        for _ in range(_READ_ATTEMPTS if retry else 1):
+            conn, before = connect(self.path, readonly=self._readonly, timeout=BUSY_TIMEOUT_SECONDS)
             try:
-                return self._connection().execute(sql, params).fetchall()
+                conn.execute("BEGIN")
+                result = work(conn)
             except sqlite3.Error as exc:
-                raise JournalError(f"journal {self.path}: {exc}") from exc
-
-    @contextmanager
-    def _snapshot(self) -> Iterator[sqlite3.Connection]:
-        """A private connection in one read transaction: a consistent view of the whole
-        journal that does not hold up appends from other threads while it is read."""
-        with self._lock:
-            self._connection()  # the file exists and has the schema
-        conn = _open(self.path)
-        try:
-            conn.execute("BEGIN")
-            yield conn
-        except sqlite3.Error as exc:
-            raise JournalError(f"journal {self.path}: {exc}") from exc
-        finally:
-            conn.close()
+                if before is not None and Fingerprint.of(self.path) != before:
+                    continue
+                raise JournalError(f"journal {self.path} cannot be read: {exc}") from exc
+            finally:
+                conn.close()
+            if before is None or Fingerprint.of(self.path) == before:
+                return result
+        raise JournalError(
+            f"journal {self.path} changed while it was read (another rootctl is writing it); run the command again"
+        )
 
     def export_jsonl(self, out: IO[str]) -> int:
-        """Write one JSON object per entry (the `to_dict()` form), in id order; return how many."""
-        count = 0
-        with self._snapshot() as conn:
+        """Write one JSON object per entry (the `to_dict()` form), in id order; return how many.
+
+        An edited row that cannot be an entry stops the export with JournalError, after
+        the entries before it (write to `rootctl.outputs.open_output` to keep nothing then).
+        """
+
+        def work(conn: sqlite3.Connection) -> int:
+            count = 0
             for row in conn.execute(f"{_SELECT} ORDER BY id"):
-                out.write(json.dumps(_stored(row).to_dict(), ensure_ascii=False) + "\n")
+                out.write(json.dumps(self._entry(row).to_dict(), ensure_ascii=False) + "\n")
                 count += 1
-        return count
+            return count
+
+        return self._read(work, retry=False)
 
     # -- verifying --------------------------------------------------------------------
 
-    def verify(self) -> VerifyResult:
-        """Re-check every hash and link, and the head; name the first bad entry."""
-        with self._snapshot() as conn:
-            head_row = conn.execute("SELECT count, hash FROM head WHERE one = 1").fetchone()
-            head = None if head_row is None else Head(count=head_row[0], hash=head_row[1])
-            rows = (_row(r) for r in conn.execute(f"{_SELECT} ORDER BY id"))
+    def verify(self, expect_head: str | None = None) -> VerifyResult:
+        """Re-check every hash and link, and the head; name the first bad entry.
 
-            def later(from_id: int) -> builtins.list[Row]:
-                query = f"{_SELECT} WHERE id >= ? ORDER BY id"
-                return [_row(r) for r in conn.execute(query, (from_id,))]
-
-            return verify_rows(rows, head, later)
+        `expect_head` (a head hash kept elsewhere) must be the hash of an entry in the
+        chain: that proves nothing up to it was rewritten, even wholesale (docs/journal.md).
+        """
+        return self._read(lambda conn: _verify(conn, expect_head))
 
 
-def _open(path: Path) -> sqlite3.Connection:
-    try:
-        conn = sqlite3.connect(
-            path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None, check_same_thread=False
-        )
-    except sqlite3.Error as exc:
-        raise JournalError(f"journal {path} cannot be opened: {exc}") from exc
-    conn.row_factory = sqlite3.Row
-    return conn
+def _verify(conn: sqlite3.Connection, expect_head: str | None = None) -> VerifyResult:
+    head_row = conn.execute("SELECT count, hash FROM head WHERE one = 1").fetchone()
+    head = _head(head_row)
+    rows = (_row(r) for r in conn.execute(f"{_SELECT} ORDER BY id"))
+
+    def later(from_id: int) -> builtins.list[Row | BadRow]:
+        query = f"{_SELECT} WHERE id >= ? ORDER BY id"
+        return [_row(r) for r in conn.execute(query, (from_id,))]
+
+    return verify_rows(rows, head, later, expect_head)
+
+
+def _head(row: sqlite3.Row | None) -> Head | BadRow | None:
+    if row is None:
+        return None
+    count, digest = row[0], row[1]
+    if not isinstance(count, int) or isinstance(count, bool) or not isinstance(digest, str):
+        return BadRow(None, "its count or hash is not what rootctl writes")
+    return Head(count=count, hash=digest)
+
+
+def _check_id(entry_id: int) -> None:
+    if not valid_id(entry_id):
+        raise UsageError(f"journal entry ids are 1 to {MAX_ID}, not {entry_id}")
+
+
+def _list_query(
+    account_id: str | None,
+    command: str | None,
+    action: str | None,
+    outcome: str | None,
+    run_id: str | None,
+    since: str | datetime | None,
+    limit: int | None,
+) -> tuple[str, builtins.list[Any]]:
+    clauses: builtins.list[str] = []
+    params: builtins.list[Any] = []
+    for column, value in (
+        ("account_id", account_id),
+        ("command", command),
+        ("action", action),
+        ("outcome", outcome),
+        ("run_id", run_id),
+    ):
+        if value is not None:
+            clauses.append(f"{column} = ?")
+            params.append(value)
+    if since is not None:
+        clauses.append("time >= ?")
+        params.append(_normalise_since(since))
+    where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+    if limit is None:
+        return f"{_SELECT}{where} ORDER BY id", params
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 0 <= limit <= MAX_ID:
+        raise UsageError(f"limit must be 0 to {MAX_ID}, not {limit}")
+    return f"SELECT * FROM ({_SELECT}{where} ORDER BY id DESC LIMIT ?) ORDER BY id", [
+        *params,
+        limit,
+    ]
 
 
 def _set_wal(conn: sqlite3.Connection) -> None:
@@ -429,14 +474,12 @@ def _set_wal(conn: sqlite3.Connection) -> None:
         delay = min(delay * 2, 0.1)
 
 
-def _row(row: sqlite3.Row) -> Row:
-    return Row(
-        id=row["id"],
-        time=row["time"],
-        prev_hash=row["prev_hash"],
-        hash=row["hash"],
-        values=_row_values(row),
-    )
+def _row(row: sqlite3.Row) -> Row | BadRow:
+    decoded = decode(row)
+    if isinstance(decoded, BadRow):
+        return decoded
+    values = {name: getattr(decoded, name) for name in ENTRY_FIELDS}
+    return Row(decoded.id, decoded.time, decoded.prev_hash, decoded.hash, values)
 
 
 def _state_dir() -> Path:

@@ -4,7 +4,12 @@ Verification reads rows in id order and expects, for entry N: id N (else entry N
 deleted), a hash that matches its content and id, a prev_hash equal to entry N-1's hash,
 and a time no earlier than entry N-1's. When an entry's hash does not match, the chain
 tells edited from moved: a moved entry still hashes correctly under the id it was
-written with, which the links from the last good entry recover.
+written with, which the links from the last good entry recover. A row that cannot be an
+entry at all (bad JSON, NULLs, wrong types; see `rows.py`) is reported as edited.
+
+An anchor (`expect_head`, a hash kept elsewhere) proves the prefix up to it: the chain
+must verify and hold an entry with that hash. Since an entry's hash covers its id and
+every entry before it, finding it means nothing up to that entry was rewritten.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rootctl.journal.model import GENESIS_HASH, VerifyResult, entry_hash
+from rootctl.journal.rows import BadRow
 
 
 @dataclass(frozen=True)
@@ -26,8 +32,13 @@ class Row:
     hash: str
     values: dict[str, Any]
 
-    def hash_as(self, entry_id: int) -> str:
-        return entry_hash(self.prev_hash, entry_id, self.time, self.values)
+    def hash_as(self, entry_id: int) -> str | None:
+        """The hash this row would have as entry `entry_id`; None (equal to no stored hash)
+        when its values cannot be hashed, which only an edit produces."""
+        try:
+            return entry_hash(self.prev_hash, entry_id, self.time, self.values)
+        except (ValueError, TypeError, RecursionError):
+            return None
 
 
 @dataclass(frozen=True)
@@ -45,9 +56,12 @@ def _bad(entries: int, entry_id: int, problem: str, head_hash: str) -> VerifyRes
 
 
 def verify_rows(
-    rows: Iterable[Row], head: Head | None, later: Callable[[int], Iterable[Row]]
+    rows: Iterable[Row | BadRow],
+    head: Head | BadRow | None,
+    later: Callable[[int], Iterable[Row | BadRow]],
+    expect_head: str | None = None,
 ) -> VerifyResult:
-    """Verify `rows` (in id order) against `head`.
+    """Verify `rows` (in id order) against `head`, and that `expect_head` is in the chain.
 
     `later(n)` is called only when entry n's hash fails: it returns the rows from id n on
     (the store re-queries them), so a moved entry can be told from an edited one.
@@ -56,7 +70,10 @@ def verify_rows(
     prev_hash = GENESIS_HASH
     prev_time = ""
     count = 0
+    anchored = expect_head is None
     for row in rows:
+        if isinstance(row, BadRow):
+            return _bad(count, row.id or expected_id, row.describe(expected_id), prev_hash)
         if row.id != expected_id:
             if row.id > expected_id:
                 return _bad(
@@ -86,11 +103,28 @@ def verify_rows(
         expected_id += 1
         prev_hash = row.hash
         prev_time = row.time
-    return _check_head(count, prev_hash, head)
+        anchored = anchored or row.hash == expect_head
+    result = _check_head(count, prev_hash, head)
+    if result.ok and not anchored:
+        return VerifyResult(
+            ok=False,
+            entries=count,
+            problem=f"no entry has the expected head hash {expect_head} "
+            "(the chain was rewritten, or this is another journal)",
+            head_hash=prev_hash,
+        )
+    return result
 
 
-def _check_head(count: int, last_hash: str, head: Head | None) -> VerifyResult:
+def _check_head(count: int, last_hash: str, head: Head | BadRow | None) -> VerifyResult:
     """The head records every committed append: it catches a truncated tail."""
+    if isinstance(head, BadRow):
+        return VerifyResult(
+            ok=False,
+            entries=count,
+            problem=f"the journal's head record was edited ({head.problem})",
+            head_hash=last_hash,
+        )
     if head is None:
         if count == 0:
             return VerifyResult(ok=True, entries=0, head_hash=last_hash)
@@ -120,7 +154,7 @@ def _check_head(count: int, last_hash: str, head: Head | None) -> VerifyResult:
     return VerifyResult(ok=True, entries=count, head_hash=last_hash)
 
 
-def _edited_or_moved(bad: Row, prev_hash: str, later: Iterable[Row]) -> str:
+def _edited_or_moved(bad: Row, prev_hash: str, later: Iterable[Row | BadRow]) -> str:
     """Follow the chain from the last good entry through the rows that follow.
 
     If it reaches `bad`'s content under another id, `bad` holds an entry that belongs
@@ -128,7 +162,7 @@ def _edited_or_moved(bad: Row, prev_hash: str, later: Iterable[Row]) -> str:
     hashes under a later id, the entries between were deleted and the rest renumbered;
     otherwise `bad` itself was edited.
     """
-    rows = list(later)
+    rows = [row for row in later if isinstance(row, Row)]
     by_prev: dict[str, Row] = {}
     for row in rows:
         by_prev.setdefault(row.prev_hash, row)
