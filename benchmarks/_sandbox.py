@@ -103,7 +103,12 @@ class SandboxProcess:
 
     def control(self, route: str, method: str = "GET", body: Any = None) -> Any:
         data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(f"{self.url}/_rootctl/{route}", data=data, method=method)
+        headers = {"X-Rootctl-Token": self.env["ROOTCTL_SANDBOX_TOKEN"]}
+        if data is not None:
+            headers["Content-Type"] = "application/json"
+        request = urllib.request.Request(
+            f"{self.url}/_rootctl/{route}", data=data, method=method, headers=headers
+        )
         with urllib.request.urlopen(request, timeout=300) as response:
             return json.loads(response.read())
 

@@ -445,12 +445,11 @@ def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[pytest.Monk
 
 def plan_against(sb: Sandbox, env: pytest.MonkeyPatch, desired: TerraformDesired) -> list[str]:
     from rootctl.aws.session import SessionFactory
-    from rootctl.org.features import read_state
-    from rootctl.org.plan import build_plan
+    from rootctl.org.service import plan_org
 
     for name, value in sb.env().items():
         env.setenv(name, value)
-    plan = build_plan(desired.config, read_state(SessionFactory()))
+    plan = plan_org(SessionFactory(), desired.config).plan
     assert plan.errors == []
     return [change.describe() for change in plan.changes]
 

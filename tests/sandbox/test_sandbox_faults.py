@@ -1,11 +1,10 @@
-"""Fault injection: lost responses (applied, then failed), their filters, the control API,
-and AssumeRole into a role that does not exist."""
+"""Fault injection: faults by count (the Nth call, listed calls), lost responses (applied,
+then failed) and their filters, the control API, and AssumeRole into a role that does not
+exist."""
 
 from __future__ import annotations
 
 import json
-import urllib.error
-import urllib.request
 from typing import Any
 
 import boto3
@@ -104,15 +103,7 @@ def test_lost_responses_hit_only_the_chosen_accounts_actions_and_changes(
 
 
 def _control(sb: Sandbox, route: str, body: Any = None) -> tuple[int, Any]:
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(
-        f"{sb.endpoint_url}/_rootctl/{route}", data=data, method="GET" if data is None else "POST"
-    )
-    try:
-        with urllib.request.urlopen(request) as answer:
-            return answer.status, json.load(answer)
-    except urllib.error.HTTPError as exc:
-        return exc.code, json.load(exc)
+    return sb.control(route, "GET" if body is None else "POST", body)
 
 
 def test_the_control_api_sets_lost_responses_and_rejects_bad_settings(
@@ -185,3 +176,121 @@ def test_assume_role_needs_the_role_to_exist_in_the_target_account(
             RoleArn=f"arn:aws:iam::{PAYMENTS_DEV}:role/NoSuchRole", RoleSessionName="probe"
         )
     assert error_code(elsewhere) == "AccessDenied"
+
+
+def _identity_calls(sb: Sandbox, count: int) -> list[str]:
+    """`count` GetCallerIdentity calls, one attempt each: what each call got, in order."""
+    sts = boto3.client(
+        "sts", endpoint_url=sb.endpoint_url, region_name=sb.region, config=ONE_ATTEMPT,
+        aws_access_key_id=sb.env()["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=sb.env()["AWS_SECRET_ACCESS_KEY"],
+    )  # fmt: skip
+    got = []
+    for _ in range(count):
+        try:
+            sts.get_caller_identity()
+            got.append("ok")
+        except ClientError as exc:
+            got.append(str(exc.response["Error"]["Code"]))
+    return got
+
+
+COUNTED = [
+    pytest.param(
+        FaultConfig(error_every=3),
+        [
+            "ok",
+            "ok",
+            "InternalFailure",
+            "ok",
+            "ok",
+            "ServiceUnavailable",
+            "ok",
+            "ok",
+            "InternalFailure",
+        ],
+        id="every-third-errors-500-503-in-turn",
+    ),
+    pytest.param(
+        FaultConfig(throttle_every=4),
+        ["ok", "ok", "ok", "Throttling", "ok", "ok", "ok", "Throttling", "ok"],
+        id="every-fourth-throttled",
+    ),
+    pytest.param(
+        FaultConfig(error_calls=[1, 2, 7]),
+        [
+            "InternalFailure",
+            "ServiceUnavailable",
+            "ok",
+            "ok",
+            "ok",
+            "ok",
+            "InternalFailure",
+            "ok",
+            "ok",
+        ],
+        id="listed-calls",
+    ),
+    pytest.param(
+        FaultConfig(error_calls=[2, 5], throttle_calls=[5], throttle_every=8),
+        ["ok", "InternalFailure", "ok", "ok", "Throttling", "ok", "ok", "Throttling", "ok"],
+        id="throttling-wins-a-shared-call",
+    ),
+    pytest.param(
+        FaultConfig(error_rate=0.0, error_every=0, error_calls=[]),
+        ["ok"] * 9,
+        id="nothing",
+    ),
+]
+
+
+@pytest.mark.parametrize(("faults", "expected"), COUNTED)
+def test_faults_by_count_hit_exactly_the_numbered_calls(
+    enabled_sandbox: Sandbox, faults: FaultConfig, expected: list[str]
+) -> None:
+    sb = enabled_sandbox
+    sb.set_faults(faults)
+    assert _identity_calls(sb, 9) == expected
+    injected = [c["fault"] for c in sb.calls()][-9:]
+    assert [f is not None for f in injected] == [e != "ok" for e in expected]
+    sb.set_faults(faults)  # new settings: counting starts again from call 1
+    assert _identity_calls(sb, 9) == expected
+
+
+def test_lost_responses_by_count_hit_the_numbered_changes_and_use_the_kinds_in_turn(
+    enabled_sandbox: Sandbox,
+) -> None:
+    """Only matching successful changes are numbered: reads and other actions are not."""
+    sb = enabled_sandbox
+    iam = root_iam(sb, PAYMENTS_PROD)
+    audit = root_iam(sb, PAYMENTS_PROD, Task.AUDIT)
+    sb.set_faults(
+        FaultConfig(
+            lost_response_calls=[1],
+            lost_response_every=3,
+            lost_response_actions=["DeleteAccessKey", "DeleteLoginProfile", "DeactivateMFADevice"],
+            lost_response_kinds=["error", "drop"],
+        )
+    )
+    audit.get_account_summary()  # a read: not numbered
+    with pytest.raises(ClientError):  # change 1: lost (error)
+        iam.delete_access_key(AccessKeyId=key_of(sb, PAYMENTS_PROD))
+    iam.delete_login_profile()  # change 2: answered
+    serial = sb.root_state()[PAYMENTS_PROD]["mfa_devices"][0]["serial_number"]
+    with pytest.raises(ConnectionClosedError):  # change 3: lost (drop, the next kind)
+        iam.deactivate_mfa_device(SerialNumber=serial)
+    hit = [c for c in sb.calls() if c["fault"] == "lost-response"]
+    assert [(c["action"], c["status"]) for c in hit] == [
+        ("DeleteAccessKey", 500),
+        ("DeactivateMFADevice", 0),
+    ]
+    assert all(c["applied_status"] == 200 for c in hit)
+
+
+def test_the_control_api_sets_faults_by_count(enabled_sandbox: Sandbox) -> None:
+    sb = enabled_sandbox
+    wanted = {"error_every": 5, "throttle_calls": [2, 9], "lost_response_every": 4}
+    assert _control(sb, "faults", wanted) == (200, {"ok": True})
+    now = _control(sb, "faults")[1]
+    assert {k: now[k] for k in wanted} == wanted
+    assert _identity_calls(sb, 5) == ["ok", "Throttling", "ok", "ok", "InternalFailure"]

@@ -100,7 +100,7 @@ def test_serve_prints_exports_and_answers() -> None:
         exports: dict[str, str] = {}
         deadline = time.time() + 60
         assert proc.stdout is not None
-        while len(exports) < 5 and time.time() < deadline:
+        while "ROOTCTL_SANDBOX_TOKEN" not in exports and time.time() < deadline:
             line = proc.stdout.readline()
             if line.startswith("export "):
                 key, _, value = line[len("export ") :].strip().partition("=")
@@ -119,7 +119,11 @@ def test_serve_prints_exports_and_answers() -> None:
             region_name=exports["AWS_DEFAULT_REGION"],
         )
         assert len(org.list_accounts()["Accounts"]) == 6  # management + 5 generated
-        with urllib.request.urlopen(f"{exports['AWS_ENDPOINT_URL']}/_rootctl/faults") as answer:
+        faults = urllib.request.Request(
+            f"{exports['AWS_ENDPOINT_URL']}/_rootctl/faults",
+            headers={"X-Rootctl-Token": exports["ROOTCTL_SANDBOX_TOKEN"]},
+        )
+        with urllib.request.urlopen(faults) as answer:
             assert json.load(answer)["lost_response_rate"] == 0.25
     finally:
         proc.terminate()

@@ -146,6 +146,9 @@ def _available(args: tuple[str, ...]) -> bool:
 )
 def demo(out_dir: Path) -> None:
     """Walk through status, plan, apply, audit, delete and reports against the sandbox."""
+    from rootctl.cli.sandbox import require_moto
+
+    require_moto()
     from rootctl.sandbox import Sandbox, sample_fixture_path
 
     out_dir.mkdir(parents=True, exist_ok=True)

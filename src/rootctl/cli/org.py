@@ -1,11 +1,14 @@
-"""`rootctl status`, `rootctl plan`, `rootctl apply`: organization features and guardrails."""
+"""`rootctl status`, `rootctl plan`, `rootctl apply`: parse flags, one library call, render.
+
+The flow (read, plan, saved-plan checks, apply in order, verify, journal) is
+`rootctl.org.service`; this module only finds the config, renders and picks exit codes.
+"""
 
 from __future__ import annotations
 
-import json
-import uuid
+import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
@@ -13,84 +16,55 @@ from rootctl.cli.common import config_option, confirm, journal_option, output_op
 from rootctl.errors import UsageError
 
 if TYPE_CHECKING:
-    from rootctl.org.features import OrgState
-    from rootctl.org.plan import OrgPlan
-
-
-def _state_dict(state: OrgState, conflicts: list[str]) -> dict[str, Any]:
-    return {
-        "schema": "rootctl.status/v1",
-        "organization_id": state.organization_id,
-        "feature_set": state.feature_set,
-        "management_account_id": state.management_account_id,
-        "caller": {
-            "arn": state.caller_arn,
-            "account_id": state.caller_account,
-            "role": state.caller_role,
-            "allows": state.allows,
-        },
-        "iam_trusted_access": state.trusted_access,
-        "iam_delegated_administrators": state.delegated_administrators,
-        "enabled_features": state.enabled_features,
-        "root_guardrails": [
-            {"name": s.name, "id": s.id, "targets": [state.path_of(t) for t in s.targets]}
-            for s in state.scps
-            if _is_root_guardrail(s.document)
-        ],
-        "conflicts": conflicts,
-        "unknown": state.unknown,
-    }
-
-
-def _is_root_guardrail(document: dict[str, Any]) -> bool:
-    return ":root" in json.dumps(document) and "aws:PrincipalArn" in json.dumps(document)
+    from rootctl.aws.session import SessionFactory
+    from rootctl.config import RootctlConfig
+    from rootctl.documents.org import ConfigSourcePart, StatusDocument
+    from rootctl.org.service import ApplyResult, OrgPlanRun
 
 
 def _yesno(value: bool | None) -> str:
     return "unknown" if value is None else ("yes" if value else "no")
 
 
-def _render_status(data: dict[str, Any]) -> None:
+def _render_status(data: StatusDocument) -> None:
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     table = Table(show_header=False, box=None, pad_edge=False)
     table.add_column(style="bold")
     table.add_column()
-    caller = data["caller"]
-    features = data["enabled_features"]
-    table.add_row("Organization", f"{data['organization_id']} ({data['feature_set']} features)")
-    table.add_row("Management account", data["management_account_id"])
-    table.add_row("Caller", f"{caller['arn']} [{caller['role']}]")
-    table.add_row("Caller may", caller["allows"])
-    table.add_row("IAM trusted access", _yesno(data["iam_trusted_access"]))
-    table.add_row("IAM delegated admin", ", ".join(data["iam_delegated_administrators"]) or "none")
+    caller, features = data.caller, data.enabled_features
+    table.add_row("Organization", f"{data.organization_id} ({data.feature_set} features)")
+    table.add_row("Management account", data.management_account_id)
+    table.add_row("Caller", escape(f"{caller.arn} [{caller.role}]"))
+    table.add_row("Caller may", caller.allows)
+    table.add_row("IAM trusted access", _yesno(data.iam_trusted_access))
+    table.add_row("IAM delegated admin", ", ".join(data.iam_delegated_administrators) or "none")
     table.add_row(
         "Enabled features", "unknown" if features is None else (", ".join(features) or "none")
     )
-    guardrails = data["root_guardrails"]
-    table.add_row(
-        "Root guardrails",
-        "; ".join(f"{g['name']} -> {', '.join(g['targets']) or 'not attached'}" for g in guardrails)
-        or "none",
+    guardrails = "; ".join(
+        f"{g.name} -> {', '.join(g.targets) or 'not attached'}" for g in data.root_guardrails
     )
-    for line in data["unknown"]:
-        table.add_row("Not readable", line)
-    console = Console()
+    table.add_row("Root guardrails", escape(guardrails) or "none")
+    for line in data.unknown:
+        table.add_row("Not readable", escape(line))
+    console = Console(highlight=False, soft_wrap=not _tty())
     console.print(table)
     missing = [
         f
         for f in ("RootCredentialsManagement", "RootSessions")
         if features is not None and f not in features
     ]
-    if data["iam_trusted_access"] is False:
+    if data.iam_trusted_access is False:
         console.print(
             "[yellow]missing:[/] IAM trusted access (rootctl apply with centralize_root_access.enabled: true)"
         )
     if missing:
         console.print(f"[yellow]missing:[/] {', '.join(missing)}")
-    for conflict in data["conflicts"]:
-        console.print(f"[red]error:[/] {conflict}")
+    for conflict in data.conflicts:
+        console.print(f"[red]error:[/] {escape(conflict)}")
 
 
 @click.command()
@@ -98,24 +72,26 @@ def _render_status(data: dict[str, Any]) -> None:
 @click.pass_context
 def status(ctx: click.Context, output: str) -> None:
     """Where the organization stands: features, trusted access, delegated admin, root guardrails."""
-    from rootctl.org.conflicts import root_session_conflicts
-    from rootctl.org.features import read_state
+    from rootctl.documents.base import dump
+    from rootctl.org.service import status as org_status
 
-    rt = runtime(ctx)
-    state = read_state(rt.factory)
-    conflicts = root_session_conflicts(state) if state.enabled_features else []
-    data = _state_dict(state, conflicts)
+    data = org_status(runtime(ctx).factory)
     if output == "json":
-        click.echo(json.dumps(data, indent=2))
+        click.echo(dump(data))
     else:
         _render_status(data)
-    ctx.exit(1 if conflicts else 0)
+    ctx.exit(1 if data.conflicts else 0)
 
 
-def _render_plan(plan: OrgPlan, state: OrgState) -> None:
-    if plan.empty:
+def _render_plan(run: OrgPlanRun) -> None:
+    plan, state = run.plan, run.state
+    if plan.errors:
+        click.echo(
+            f"Plan for organization {state.organization_id} has {len(plan.errors)} error(s)."
+        )
+    elif plan.empty:
         click.echo("No changes: the organization matches the configuration.")
-    else:
+    if plan.changes:
         click.echo(
             f"Plan for organization {state.organization_id} ({len(plan.changes)} changes, in order):"
         )
@@ -133,39 +109,48 @@ def _render_plan(plan: OrgPlan, state: OrgState) -> None:
         click.echo(f"error: {error}", err=True)
 
 
-def _load_plan(
-    ctx: click.Context,
-    config_path: Path | None,
-    journal_path: Path | None = None,
-    terraform_dir: Path | None = None,
-) -> tuple[Any, OrgState, OrgPlan]:
-    from rootctl.org.features import read_state, require_central_caller
-    from rootctl.org.plan import build_plan
+def _desired(
+    config_path: Path | None, terraform_dir: Path | None
+) -> tuple[RootctlConfig, ConfigSourcePart]:
+    """The desired state, validated before any AWS call, and where it came from."""
+    from rootctl.config import DEFAULT_CONFIG_NAME, load_config
+    from rootctl.documents.org import ConfigSourcePart
 
-    rt = runtime(ctx, config=config_path, journal=journal_path)
     if terraform_dir is not None:
         from rootctl.org.terraform import load_terraform_desired
 
         if config_path is not None:
             raise UsageError("use either -c/--config or --from-terraform, not both")
-        desired = load_terraform_desired(terraform_dir)  # validated before any AWS call
+        desired = load_terraform_desired(terraform_dir)
         for source in desired.sources:
             click.echo(f"from Terraform: {source}", err=True)
         for warning in desired.warnings:
             click.echo(f"warning: {warning}", err=True)
-        rt._config = desired.config
-    config = rt.config  # validated before any AWS call
-    if (
-        config.centralize_root_access is None
-        and config.delegated_administrator is None
-        and not config.guardrails
-    ):
-        raise UsageError(
-            "the config manages nothing: set centralize_root_access, delegated_administrator or guardrails (docs/config.md)"
-        )
-    state = read_state(rt.factory)
-    require_central_caller(state, "plan and apply")
-    return rt, state, build_plan(config, state)
+        return desired.config, ConfigSourcePart(kind="terraform", path=str(terraform_dir))
+    if config_path is None:
+        config_path = Path(DEFAULT_CONFIG_NAME)
+        if not config_path.is_file():
+            raise UsageError(
+                f"no config file: ./{DEFAULT_CONFIG_NAME} not found; pass -c FILE (docs/config.md)"
+            )
+    return load_config(config_path), ConfigSourcePart(kind="file", path=str(config_path))
+
+
+def _write_plan(path: Path, text: str) -> None:
+    """Write the saved plan 0600 (it names accounts and policies), never over a database."""
+    from rootctl.journal.files import is_sqlite_file
+
+    if path.exists() and (path.is_dir() or is_sqlite_file(path)):
+        raise UsageError(f"--out {path}: refusing to overwrite a directory or a database")
+    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text + "\n")
+        os.replace(temp, path)
+    except OSError as exc:
+        temp.unlink(missing_ok=True)
+        raise UsageError(f"--out {path}: cannot write: {exc.strerror or exc}") from None
 
 
 @click.command()
@@ -176,32 +161,82 @@ def _load_plan(
     type=click.Path(file_okay=False, path_type=Path),
     help="Read the desired state from Terraform files (NTC's centralize_root_access, aws_iam_organizations_features) in DIR and report the drift.",
 )
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Save the plan (rootctl.plan/v1) to apply later with `rootctl apply PLAN`.",
+)
 @output_option("table", "json")
 @click.pass_context
 def plan(
-    ctx: click.Context, config_path: Path | None, terraform_dir: Path | None, output: str
+    ctx: click.Context,
+    config_path: Path | None,
+    terraform_dir: Path | None,
+    out: Path | None,
+    output: str,
 ) -> None:
     """Show the changes `apply` would make. Exit 0 no changes, 2 changes, 1 error."""
-    _, state, org_plan = _load_plan(ctx, config_path, terraform_dir=terraform_dir)
+    from rootctl.documents.base import dump
+    from rootctl.org.service import plan_org
+
+    config, source = _desired(config_path, terraform_dir)
+    run = plan_org(runtime(ctx).factory, config, source=source)
     if output == "json":
-        click.echo(
-            json.dumps(
-                {
-                    "schema": "rootctl.plan/v1",
-                    "organization_id": state.organization_id,
-                    **org_plan.to_dict(),
-                },
-                indent=2,
-            )
-        )
+        click.echo(dump(run.document))
     else:
-        _render_plan(org_plan, state)
-    ctx.exit(1 if org_plan.errors else (2 if org_plan.changes else 0))
+        _render_plan(run)
+    if out is not None:
+        if run.plan.errors:
+            click.echo(f"error: plan not saved to {out}: it has errors", err=True)
+        else:
+            _write_plan(out, dump(run.document))
+            click.echo(f"Saved the plan to {out}; apply it with: rootctl apply {out}", err=True)
+    ctx.exit(1 if run.plan.errors else (2 if run.plan.changes else 0))
+
+
+def _render_applied(applied: ApplyResult) -> None:
+    for result in applied.results:
+        mark = {"ok": "done", "error": "FAILED", "skipped": "skipped"}[result.outcome]
+        detail = f": {result.error.code}: {result.error.message}" if result.error else ""
+        click.echo(f"  {mark:7} {result.change.describe()}{detail}")
+    if applied.pending and all(r.outcome == "ok" for r in applied.results):
+        click.echo(
+            f"verify: {len(applied.pending)} change(s) still pending: {applied.pending[0].describe()}",
+            err=True,
+        )
+
+
+def _saved_run(
+    factory: SessionFactory, plan_path: Path, config_path: Path | None, max_age: str
+) -> OrgPlanRun:
+    """The saved plan, checked against the organization and config as they are now."""
+    from rootctl.documents.saved import parse_max_age
+    from rootctl.org.service import load_org_plan, replan_saved
+
+    limit = parse_max_age(max_age)
+    saved = load_org_plan(plan_path)
+    source = saved.config_source
+    if config_path is None and source is not None:
+        if source.kind == "terraform":
+            config, _ = _desired(None, Path(source.path))
+        else:
+            config, _ = _desired(Path(source.path), None)
+    else:
+        config, _ = _desired(config_path, None)
+    return replan_saved(factory, saved, config, max_age=limit, source=str(plan_path))
 
 
 @click.command()
+@click.argument("plan_path", metavar="[PLAN]", required=False, type=click.Path(path_type=Path))
 @config_option
 @journal_option
+@click.option(
+    "--max-age",
+    default="24h",
+    show_default=True,
+    help="Refuse a saved PLAN older than this (m, h or d).",
+)
 @click.option("--yes", "-y", is_flag=True, help="Apply without asking (needed without a TTY).")
 @click.option(
     "--reason",
@@ -211,48 +246,44 @@ def plan(
 )
 @click.pass_context
 def apply(
-    ctx: click.Context, config_path: Path | None, journal_path: Path | None, yes: bool, reason: str
+    ctx: click.Context,
+    plan_path: Path | None,
+    config_path: Path | None,
+    journal_path: Path | None,
+    max_age: str,
+    yes: bool,
+    reason: str,
 ) -> None:
-    """Plan again, show, confirm, apply in a safe order, verify, journal."""
-    from rootctl.org.apply import apply_plan
-    from rootctl.org.features import read_state
-    from rootctl.org.plan import build_plan
+    """Apply a saved PLAN (or plan again from -c FILE): confirm, apply in a safe order, verify.
 
-    rt, state, org_plan = _load_plan(ctx, config_path, journal_path)
-    _render_plan(org_plan, state)
-    if org_plan.errors:
-        raise UsageError(
-            f"the plan has {len(org_plan.errors)} error(s); fix them before applying: {org_plan.errors[0]}"
-        )
-    if org_plan.empty:
+    A saved PLAN is applied exactly, and refused (exit 2, nothing changed) when it was
+    edited, was made for another organization, is older than --max-age, or the organization
+    or the config changed since it was made.
+    """
+    from rootctl.journal import Recorder
+    from rootctl.org.service import apply_org, check_applicable, plan_org
+
+    rt = runtime(ctx, journal=journal_path)
+    if plan_path is not None:
+        run = _saved_run(rt.factory, plan_path, config_path, max_age)
+    else:
+        config, source = _desired(config_path, None)
+        run = plan_org(rt.factory, config, source=source)
+    _render_plan(run)
+    check_applicable(run)
+    if run.plan.empty:
         ctx.exit(0)
-    needing = org_plan.needing_management(state)
-    if needing:
-        raise UsageError(
-            f"{needing[0].describe()} needs the management account {state.management_account_id}; "
-            f"the caller {state.caller_arn} is the {state.caller_role}: run apply with management-account credentials"
-        )
-    if not confirm(f"Apply these {len(org_plan.changes)} changes?", yes):
+    if not confirm(f"Apply these {len(run.plan.changes)} changes?", yes):
         raise click.Abort()
-    results = apply_plan(
-        org_plan,
-        rt.factory,
-        rt.journal,
-        reason=reason,
-        operator=state.caller_arn,
-        run_id=str(uuid.uuid4()),
-    )
-    for result in results:
-        mark = {"ok": "done", "error": "FAILED", "skipped": "skipped"}[result.outcome]
-        detail = f": {result.error.code}: {result.error.message}" if result.error else ""
-        click.echo(f"  {mark:7} {result.change.describe()}{detail}")
-    after = build_plan(rt.config, read_state(rt.factory))
-    if any(r.outcome != "ok" for r in results):
-        ctx.exit(1)
-    if after.changes:
-        click.echo(
-            f"verify: {len(after.changes)} change(s) still pending: {after.changes[0].describe()}",
-            err=True,
-        )
+    recorder = Recorder(rt.journal, command="apply", operator=run.state.caller_arn, reason=reason)
+    applied = apply_org(rt.factory, recorder, run)
+    _render_applied(applied)
+    if not applied.ok:
         ctx.exit(1)
     click.echo("Verified: the organization matches the configuration.")
+
+
+def _tty() -> bool:
+    import sys
+
+    return sys.stdout.isatty()

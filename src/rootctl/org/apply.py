@@ -1,4 +1,4 @@
-"""Execute an `OrgPlan` change by change, journaling each, stopping at the first failure.
+"""Make an organization plan's changes one by one, journaling each, stopping at the first failure.
 
 Organization changes depend on each other (features need trusted access), so unlike
 per-account work a failure stops the run: later changes would fail or be unsafe.
@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from rootctl.org.features import IAM_PRINCIPAL
-from rootctl.org.plan import Change, OrgPlan
-from rootctl.results import ErrorInfo
+from rootctl.org.plan import OrgChange
+from rootctl.results import ErrorInfo, Outcome
 
 if TYPE_CHECKING:
     from rootctl.aws.session import SessionFactory
-    from rootctl.journal import Journal
+    from rootctl.journal import Recorder
 
 PERMISSIONS = {
     "enable-trusted-access": ["organizations:EnableAWSServiceAccess"],
@@ -40,60 +40,52 @@ PERMISSIONS = {
 
 
 @dataclass(frozen=True)
-class ChangeResult:
-    change: Change
-    outcome: str  # ok | error | skipped
+class OrgChangeResult:
+    """One organization change tried: `ok`, `error` (with the AWS error), or `skipped`."""
+
+    change: OrgChange
+    outcome: Outcome
     error: ErrorInfo | None = None
 
 
-def apply_plan(
-    plan: OrgPlan,
-    factory: SessionFactory,
-    journal: Journal,
-    *,
-    reason: str,
-    operator: str,
-    run_id: str,
-) -> list[ChangeResult]:
-    """Apply every change in order; after a failure the rest are reported as skipped."""
-    from rootctl.journal import JournalEntry
+def apply_changes(
+    changes: list[OrgChange], factory: SessionFactory, recorder: Recorder
+) -> list[OrgChangeResult]:
+    """Make every change in order, journaling each; after a failure the rest are skipped.
 
+    Callers go through `rootctl.org.service.apply_org`, which checks the plan first.
+    """
     org = factory.client("organizations")
     iam = factory.client("iam")
     created: dict[str, str] = {}  # policy name -> id of policies created in this run
-    results: list[ChangeResult] = []
+    results: list[OrgChangeResult] = []
     failed = False
-    for change in plan.changes:
+    for change in changes:
         if failed:
-            results.append(ChangeResult(change, "skipped"))
+            results.append(OrgChangeResult(change, "skipped"))
             continue
         try:
             _execute(change, org, iam, created)
-            outcome, error = "ok", None
+            outcome: Outcome = "ok"
+            error = None
         except ClientError as exc:
             outcome, error = "error", ErrorInfo.from_exception(exc)
             failed = True
-        journal.append(
-            JournalEntry(
-                command="apply",
-                action=change.kind,
-                outcome=outcome,
-                target=change.target
-                if change.kind not in ("attach-scp", "detach-scp")
-                else f"{change.target} -> {change.detail}",
-                reason=reason,
-                operator=operator,
-                before=change.before,
-                after=change.after,
-                error=f"{error.code}: {error.message}" if error else None,
-                run_id=run_id,
-            )
+        recorder.append(
+            change.kind,
+            outcome,
+            target=change.target
+            if change.kind not in ("attach-scp", "detach-scp")
+            else f"{change.target} -> {change.detail}",
+            before=change.before,
+            after=change.after,
+            error=f"{error.code}: {error.message}" if error else None,
         )
-        results.append(ChangeResult(change, outcome, error))
+        results.append(OrgChangeResult(change, outcome, error))
     return results
 
 
-def _execute(change: Change, org: Any, iam: Any, created: dict[str, str]) -> None:
+def _execute(change: OrgChange, org: Any, iam: Any, created: dict[str, str]) -> None:
     kind = change.kind
     if kind == "enable-trusted-access":
         org.enable_aws_service_access(ServicePrincipal=IAM_PRINCIPAL)

@@ -29,6 +29,8 @@ PERMISSIONS = (
     "organizations:DescribePolicy",
     "organizations:ListTargetsForPolicy",
     "iam:ListOrganizationsFeatures",
+    # read_account_status (plan, apply: the delegated administrator must be an ACTIVE member)
+    "organizations:DescribeAccount",
 )
 FEATURES = ("RootCredentialsManagement", "RootSessions")
 CallerRole = Literal["management", "delegated-administrator", "member"]
@@ -65,6 +67,9 @@ class OrgState:
     enabled_features: list[str] | None = None
     scps: list[Scp] = field(default_factory=list)
     ou_paths: dict[str, str] = field(default_factory=dict)  # OU/root id -> /root/... path
+    # Status of accounts a plan names (delegated administrator): ACTIVE, SUSPENDED, ...,
+    # "NOT_A_MEMBER", or "unknown: <code>" when it could not be read (`read_account_status`).
+    account_status: dict[str, str] = field(default_factory=dict)
     unknown: list[str] = field(default_factory=list)  # what could not be read, and why
 
     @property
@@ -111,6 +116,24 @@ def require_central_caller(state: OrgState, what: str) -> None:
             f"({state.management_account_id}) nor the IAM delegated administrator: {what} needs "
             "their credentials"
         )
+
+
+def read_account_status(factory: SessionFactory, state: OrgState, account_ids: list[str]) -> None:
+    """Fill `state.account_status` for accounts the config names, before planning with them.
+
+    Registering an account that is not an ACTIVE member fails at apply time, after the
+    changes before it were made: the plan refuses it instead (issue 12, validate first).
+    """
+    org = factory.client("organizations")
+    for account_id in account_ids:
+        try:
+            account = org.describe_account(AccountId=account_id)["Account"]
+            state.account_status[account_id] = str(account.get("Status", "ACTIVE"))
+        except ClientError as exc:
+            if code_is(exc, "AccountNotFoundException", "AccountNotFound"):
+                state.account_status[account_id] = "NOT_A_MEMBER"
+            else:
+                state.account_status[account_id] = f"unknown: {exc.response['Error']['Code']}"
 
 
 def _read_delegation(org: Any, state: OrgState) -> None:

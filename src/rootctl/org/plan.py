@@ -9,7 +9,7 @@ deregisters a delegated administrator the config does not mention.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from rootctl.org.features import FEATURES, IAM_PRINCIPAL, OrgState, Scp
@@ -43,7 +43,7 @@ MANAGEMENT_ONLY = {
 
 
 @dataclass(frozen=True)
-class Change:
+class OrgChange:
     kind: ChangeKind
     target: str  # feature name, account id, policy name
     detail: str = ""
@@ -58,7 +58,7 @@ class Change:
 
 @dataclass
 class OrgPlan:
-    changes: list[Change] = field(default_factory=list)
+    changes: list[OrgChange] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
@@ -66,22 +66,13 @@ class OrgPlan:
     def empty(self) -> bool:
         return not self.changes
 
-    def needing_management(self, state: OrgState) -> list[Change]:
+    def needing_management(self, state: OrgState) -> list[OrgChange]:
         if state.caller_role == "management":
             return []
         return [c for c in self.changes if c.kind in MANAGEMENT_ONLY]
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "changes": [
-                {k: v for k, v in asdict(c).items() if v not in (None, "")} for c in self.changes
-            ],
-            "errors": self.errors,
-            "warnings": self.warnings,
-        }
 
-
-def build_plan(config: RootctlConfig, state: OrgState) -> OrgPlan:
+def diff_org(config: RootctlConfig, state: OrgState) -> OrgPlan:
     """The changes that converge the organization to `config`, in the order they must run."""
     plan = OrgPlan()
     desired = config.centralize_root_access
@@ -93,17 +84,19 @@ def build_plan(config: RootctlConfig, state: OrgState) -> OrgPlan:
     wanted = [str(f) for f in desired.features] if desired and desired.enabled else []
     if desired is not None and desired.enabled and state.trusted_access is not True:
         plan.changes.append(
-            Change("enable-trusted-access", IAM_PRINCIPAL, "needed before any feature", False, True)
+            OrgChange(
+                "enable-trusted-access", IAM_PRINCIPAL, "needed before any feature", False, True
+            )
         )
     _plan_delegation(config, state, plan)
     if desired is not None:
         current = set(state.enabled_features or [])
         for feature in FEATURES:
             if feature in wanted and feature not in current:
-                plan.changes.append(Change("enable-feature", feature, before=False, after=True))
+                plan.changes.append(OrgChange("enable-feature", feature, before=False, after=True))
         for feature in reversed(FEATURES):
             if feature in current and feature not in wanted:
-                plan.changes.append(Change("disable-feature", feature, before=True, after=False))
+                plan.changes.append(OrgChange("disable-feature", feature, before=True, after=False))
     _plan_guardrails(config, state, plan)
     from rootctl.org.conflicts import root_session_conflicts
 
@@ -121,10 +114,23 @@ def _plan_delegation(config: RootctlConfig, state: OrgState, plan: OrgPlan) -> N
             f"delegated_administrator {wanted} is the management account: choose a member account (AWS recommends a dedicated security account)"
         )
         return
+    status = state.account_status.get(wanted, "ACTIVE")
+    if wanted not in state.delegated_administrators and status != "ACTIVE":
+        if status == "NOT_A_MEMBER":
+            why = f"is not a member of organization {state.organization_id}"
+        elif status.startswith("unknown"):
+            why = f"could not be checked ({status.split(': ', 1)[-1]})"
+        else:
+            why = f"is {status}, not ACTIVE"
+        plan.errors.append(
+            f"delegated_administrator {wanted} {why}: register an ACTIVE member account "
+            "(AWS recommends a dedicated security account)"
+        )
+        return
     for other in state.delegated_administrators:
         if other != wanted:
             plan.changes.append(
-                Change(
+                OrgChange(
                     "deregister-delegated-administrator",
                     other,
                     "replaced by the configured one",
@@ -134,7 +140,9 @@ def _plan_delegation(config: RootctlConfig, state: OrgState, plan: OrgPlan) -> N
             )
     if wanted not in state.delegated_administrators:
         plan.changes.append(
-            Change("register-delegated-administrator", wanted, f"for {IAM_PRINCIPAL}", None, wanted)
+            OrgChange(
+                "register-delegated-administrator", wanted, f"for {IAM_PRINCIPAL}", None, wanted
+            )
         )
 
 
@@ -148,7 +156,7 @@ def _plan_guardrails(config: RootctlConfig, state: OrgState, plan: OrgPlan) -> N
         current: Scp | None = existing.get(guardrail.policy_name)
         if current is None:
             plan.changes.append(
-                Change(
+                OrgChange(
                     "create-scp",
                     guardrail.policy_name,
                     ", ".join(guardrail.template_names),
@@ -158,7 +166,7 @@ def _plan_guardrails(config: RootctlConfig, state: OrgState, plan: OrgPlan) -> N
             )
         elif _canonical(current.document) != _canonical(document):
             plan.changes.append(
-                Change(
+                OrgChange(
                     "update-scp",
                     guardrail.policy_name,
                     "content differs",
@@ -179,7 +187,7 @@ def _plan_guardrails(config: RootctlConfig, state: OrgState, plan: OrgPlan) -> N
             wanted_ids.add(target_id)
             if target_id not in attached:
                 plan.changes.append(
-                    Change(
+                    OrgChange(
                         "attach-scp",
                         guardrail.policy_name,
                         path,
@@ -189,7 +197,7 @@ def _plan_guardrails(config: RootctlConfig, state: OrgState, plan: OrgPlan) -> N
                 )
         for target_id in sorted(attached - wanted_ids):
             plan.changes.append(
-                Change(
+                OrgChange(
                     "detach-scp",
                     guardrail.policy_name,
                     state.path_of(target_id),

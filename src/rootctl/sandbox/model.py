@@ -7,6 +7,7 @@ CloudTrail events and a log of every call (tests use it to prove what reached th
 
 from __future__ import annotations
 
+import math
 import secrets
 import string
 import threading
@@ -151,6 +152,7 @@ class RootSession:
     caller_arn: str
     caller_account: str
     source_identity: str | None = None
+    created: datetime | None = None  # CloudTrail's sessionContext.attributes.creationDate
 
 
 @dataclass
@@ -192,17 +194,28 @@ class CallRecord:
 
 
 LOST_RESPONSE_KINDS = ("error", "drop")
+# Bounds that keep a setting usable: a minute of latency per call at most, and call indexes
+# a test could reach (a typo of 10**12 would otherwise silently never fire).
+MAX_LATENCY_MS = 60_000.0
+MAX_CALL_INDEX = 10_000_000
+MAX_CALL_LIST = 10_000
 
 
 @dataclass
 class FaultConfig:
     """Injected latency and failures (per call), for benchmarks and reliability tests.
 
-    `error_rate` and throttling answer *before* the request is applied. A lost response is
-    the other half of real failures: the change is applied, then the answer never arrives
+    Errors and throttling answer *before* the request is applied. A lost response is the
+    other half of real failures: the change is applied, then the answer never arrives
     intact ("error": 500 InternalFailure / 503 ServiceUnavailable; "drop": the connection
     is closed with no response). It hits only mutating calls the service answered with
     success, so a retry sees the change already made (NoSuchEntity, or the same success).
+
+    Two ways to choose the calls a fault hits. By count (`*_every`, `*_calls`): the Nth
+    call, numbered from 1 since the settings were made; a test that asserts a fault
+    happened uses these, because the count does not depend on machine speed. By rate
+    (`error_rate`, `lost_response_rate`, drawn from `seed`) and by time (`throttle_rps`):
+    realistic load for benchmarks, never something a test may expect to fire.
     """
 
     latency_ms: float = 0.0
@@ -211,30 +224,61 @@ class FaultConfig:
     # account id -> error code AssumeRoot answers for that account (e.g. "AccessDenied").
     fail_assume_root: dict[str, str] = field(default_factory=dict)
     seed: int | None = None
+    # Every Nth API call (0: never) / these call numbers: an injected 500/503 (500 first,
+    # then alternating), or a throttling error. Throttling wins when both pick a call.
+    error_every: int = 0
+    error_calls: list[int] = field(default_factory=list)
+    throttle_every: int = 0
+    throttle_calls: list[int] = field(default_factory=list)
     # Share of matching successful mutating calls whose response is lost after the change.
     lost_response_rate: float = 0.0
+    # Every Nth / these numbers among the calls a lost response may hit (the matching
+    # successful changes below, numbered from 1); the kinds are used in turn.
+    lost_response_every: int = 0
+    lost_response_calls: list[int] = field(default_factory=list)
     # Only these actions ("DeleteAccessKey", "DeleteBucketPolicy"); empty: every mutating one.
     lost_response_actions: list[str] = field(default_factory=list)
     # Only calls acting in these accounts (the signer's account; for a root session, the
     # member account); empty: every account.
     lost_response_accounts: list[str] = field(default_factory=list)
-    # How a response is lost, drawn uniformly per call: "error", "drop".
+    # How a response is lost: "error", "drop" (by rate: drawn per call; by count: in turn).
     lost_response_kinds: list[str] = field(default_factory=lambda: list(LOST_RESPONSE_KINDS))
 
     def __post_init__(self) -> None:
         """Reject a configuration that could only be a mistake (the control API's 400)."""
         for name in ("error_rate", "lost_response_rate"):
+            _check_number(name, getattr(self, name), 0.0, 1.0)
+        _check_number("latency_ms", self.latency_ms, 0.0, MAX_LATENCY_MS)
+        _check_number("throttle_rps", self.throttle_rps, 0.0, 1e9)
+        for name in ("error_every", "throttle_every", "lost_response_every"):
             value = getattr(self, name)
-            if not isinstance(value, int | float) or not 0 <= value <= 1:
-                raise ValueError(f"{name}: must be a number from 0 to 1, got {value!r}")
-        for name in ("latency_ms", "throttle_rps"):
+            if not _is_int(value) or not 0 <= value <= MAX_CALL_INDEX:
+                raise ValueError(
+                    f"{name}: must be an integer from 0 to {MAX_CALL_INDEX}, got {value!r}"
+                )
+        for name in ("error_calls", "throttle_calls", "lost_response_calls"):
             value = getattr(self, name)
-            if not isinstance(value, int | float) or value < 0:
-                raise ValueError(f"{name}: must be a number >= 0, got {value!r}")
+            if (
+                not isinstance(value, list | tuple)
+                or len(value) > MAX_CALL_LIST
+                or not all(_is_int(v) and 1 <= v <= MAX_CALL_INDEX for v in value)
+            ):
+                raise ValueError(
+                    f"{name}: must be a list of at most {MAX_CALL_LIST} call numbers "
+                    f"from 1 to {MAX_CALL_INDEX}, got {_short(value)}"
+                )
+        if self.seed is not None and not _is_int(self.seed):
+            raise ValueError(f"seed: must be an integer or null, got {self.seed!r}")
+        if not isinstance(self.fail_assume_root, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in self.fail_assume_root.items()
+        ):
+            raise ValueError(
+                f"fail_assume_root: must map account ids to error codes, got {_short(self.fail_assume_root)}"
+            )
         for name in ("lost_response_actions", "lost_response_accounts", "lost_response_kinds"):
             value = getattr(self, name)
             if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
-                raise ValueError(f"{name}: must be a list of strings, got {value!r}")
+                raise ValueError(f"{name}: must be a list of strings, got {_short(value)}")
         unknown = [k for k in self.lost_response_kinds if k not in LOST_RESPONSE_KINDS]
         if unknown or not self.lost_response_kinds:
             raise ValueError(
@@ -243,12 +287,43 @@ class FaultConfig:
             )
 
     def loses_response(self, action: str, account_id: str) -> bool:
-        """True when a lost response may hit this call (the rate is drawn by the caller)."""
+        """True when a lost response may hit this call (rate drawn, count kept by the caller)."""
         return (
-            self.lost_response_rate > 0
+            (
+                self.lost_response_rate > 0
+                or self.lost_response_every > 0
+                or bool(self.lost_response_calls)
+            )
             and (not self.lost_response_actions or action in self.lost_response_actions)
             and (not self.lost_response_accounts or account_id in self.lost_response_accounts)
         )
+
+
+def picked(number: int, every: int, calls: list[int]) -> bool:
+    """True when call `number` (from 1) is one a count-based fault hits."""
+    return (every > 0 and number % every == 0) or number in calls
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_number(name: str, value: object, low: float, high: float) -> None:
+    """A finite number in [low, high]; bool, NaN and infinity are mistakes, not numbers."""
+    ok = (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and low <= value <= high
+    )
+    if not ok:
+        raise ValueError(f"{name}: must be a number from {low:g} to {high:g}, got {_short(value)}")
+
+
+def _short(value: object) -> str:
+    """A value for an error message, cut so that a huge input cannot flood the answer."""
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 class SandboxState:
@@ -313,6 +388,7 @@ class SandboxState:
             caller_arn=caller.arn,
             caller_account=caller.account_id,
             source_identity=source_identity,
+            created=self.now(),
         )
         with self.lock:
             self.sessions[session.access_key_id] = session

@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import json
 import logging
+import secrets
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
 from rootctl.errors import UsageError
+from rootctl.sandbox import control
 from rootctl.sandbox.fixture import (
     AccountSpec,
     Fixture,
@@ -70,6 +72,9 @@ class Sandbox:
         self._thread: threading.Thread | None = None
         self.operator: SandboxCredentials | None = None
         self.organization_id = ""
+        # The control API's per-run secret (docs/sandbox.md): `control()` sends it,
+        # `sandbox serve` prints it as ROOTCTL_SANDBOX_TOKEN.
+        self.token = secrets.token_urlsafe(32)
 
     # -- life cycle ------------------------------------------------------------------------
 
@@ -399,8 +404,9 @@ class Sandbox:
             self.app.configure_faults()
 
     def advance_clock(self, seconds: float) -> None:
+        """Move the clock forward (ValueError for a NaN, infinite, negative or huge advance)."""
         with self.state.lock:
-            self.state.clock_offset += seconds
+            self.state.clock_offset += control.checked_advance(seconds, self.state.clock_offset)
 
     def secrets_issued(self) -> list[str]:
         with self.state.lock:
@@ -412,56 +418,111 @@ class Sandbox:
         account = org.account(account_id)
         return org.ou_path(account.parent_id) if account is not None else ""
 
+    def control_env(self) -> dict[str, str]:
+        """The variable that lets a process outside this one use the control API."""
+        return {control.TOKEN_ENV: self.token}
+
+    def control(self, route: str, method: str = "GET", body: Any = None) -> tuple[int, Any]:
+        """Call the control API over HTTP as an outside process would: (status, JSON answer)."""
+        import urllib.error
+        import urllib.request
+
+        data = None if body is None else json.dumps(body).encode("utf-8")
+        headers = {control.TOKEN_HEADER: self.token}
+        if data is not None:
+            headers["Content-Type"] = "application/json"
+        request = urllib.request.Request(
+            f"{self.endpoint_url}/_rootctl/{route}", data=data, method=method, headers=headers
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=60) as answer:
+                return int(answer.status), json.load(answer)
+        except urllib.error.HTTPError as exc:
+            return int(exc.code), json.load(exc)
+
     def _control(self, req: AwsRequest) -> Response:
+        """One control request: access checks, then the route; every refusal is one line."""
         route = req.path[len("/_rootctl/") :].strip("/")
-        payload: dict[str, Any] = {}
-        if req.body:
-            try:
-                payload = json.loads(req.body)
-            except ValueError:
-                return _json(400, {"error": "body is not JSON"})
-        if route == "health":
-            return _json(
-                200,
-                {
-                    "ok": True,
-                    "management_account": self.management_account_id,
-                    "organization_id": self.organization_id,
-                    "region": self.region,
-                },
+        try:
+            control.check_access(
+                req, route, control.allowed_hosts(self.host, self.port), self.token
             )
-        if route == "state":
-            return _json(
-                200,
-                {
-                    "organization_id": self.organization_id,
-                    "features": self.features(),
-                    "root_users": self.root_state(),
-                },
-            )
-        if route == "calls":
-            if req.method == "DELETE":
-                self.reset_calls()
-                return _json(200, {"ok": True})
-            return _json(200, {"calls": self.calls()})
-        if route == "faults" and req.method == "POST":
-            try:
-                faults = FaultConfig(**payload)
-            except (TypeError, ValueError) as exc:  # unknown key, wrong value
-                return _json(400, {"error": f"faults: {exc}"})
-            self.set_faults(faults)
-            return _json(200, {"ok": True})
-        if route == "faults" and req.method == "GET":
-            return _json(200, asdict(self.state.faults))
-        if route == "clock" and req.method == "POST":
-            self.advance_clock(float(payload.get("advance_seconds", 0)))
+            methods = self._routes().get(route)
+            if methods is None:
+                raise control.ControlError(404, f"unknown control route {route[:60]!r}")
+            handler = methods.get(req.method)
+            if handler is None:
+                raise control.ControlError(
+                    405, f"{route}: use {' or '.join(sorted(methods))}, not {req.method[:10]}"
+                )
+            return handler(control.parse_body(req))
+        except control.ControlError as exc:
+            return _json(exc.status, {"error": exc.message})
+
+    def _routes(self) -> dict[str, dict[str, Callable[[dict[str, Any]], Response]]]:
+        return {
+            "health": {"GET": lambda _: _json(200, self._health())},
+            "state": {
+                "GET": lambda _: _json(
+                    200,
+                    {
+                        "organization_id": self.organization_id,
+                        "features": self.features(),
+                        "root_users": self.root_state(),
+                    },
+                )
+            },
+            "calls": {
+                "GET": lambda _: _json(200, {"calls": self.calls()}),
+                "DELETE": self._delete_calls,
+            },
+            "faults": {
+                "GET": lambda _: _json(200, asdict(self.state.faults)),
+                "POST": self._post_faults,
+            },
+            "clock": {
+                "GET": lambda _: _json(200, {"offset_seconds": self.state.clock_offset}),
+                "POST": self._post_clock,
+            },
+            "secrets": {"GET": lambda _: _json(200, {"secrets": self.secrets_issued()})},
+            "credentials": {"POST": self._post_credentials},
+        }
+
+    def _health(self) -> dict[str, Any]:
+        return {
+            "ok": True,
+            "management_account": self.management_account_id,
+            "organization_id": self.organization_id,
+            "region": self.region,
+        }
+
+    def _delete_calls(self, _: dict[str, Any]) -> Response:
+        self.reset_calls()
+        return _json(200, {"ok": True})
+
+    def _post_faults(self, payload: dict[str, Any]) -> Response:
+        try:
+            faults = FaultConfig(**payload)
+        except TypeError as exc:  # an unknown key: name it, not the dataclass's signature
+            unknown = sorted(set(payload) - {f.name for f in fields(FaultConfig)})
+            what = f"unknown key {unknown[0][:60]!r}" if unknown else str(exc)
+            return _json(400, {"error": f"faults: {what}"})
+        except ValueError as exc:
+            return _json(400, {"error": f"faults: {exc}"})
+        self.set_faults(faults)
+        return _json(200, {"ok": True})
+
+    def _post_clock(self, payload: dict[str, Any]) -> Response:
+        with self.state.lock:
+            seconds = control.clock_advance(payload, self.state.clock_offset)
+            self.state.clock_offset += seconds
             return _json(200, {"ok": True, "offset_seconds": self.state.clock_offset})
-        if route == "secrets":
-            return _json(200, {"secrets": self.secrets_issued()})
-        if route == "credentials" and req.method == "POST":
-            creds = self.credentials_for(str(payload["account_id"]))
-            return _json(200, asdict(creds))
-        return _json(404, {"error": f"unknown control route {route!r}"})
+
+    def _post_credentials(self, payload: dict[str, Any]) -> Response:
+        org = org_context(self.management_account_id)
+        known = {str(a.id) for a in org.backend.accounts} if org is not None else set()
+        creds = self.credentials_for(control.account_id(payload, known))
+        return _json(200, asdict(creds))
 
 
 def _json(status: int, body: Any) -> Response:
