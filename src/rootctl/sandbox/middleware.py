@@ -18,7 +18,7 @@ from http import HTTPStatus
 from typing import Any
 
 from rootctl.sandbox import handlers
-from rootctl.sandbox.model import CallRecord, FaultKind, Principal, SandboxState
+from rootctl.sandbox.model import CallRecord, FaultKind, Principal, SandboxState, picked
 from rootctl.sandbox.orgview import org_context
 from rootctl.sandbox.wire import (
     AwsRequest,
@@ -63,6 +63,17 @@ class TokenBucket:
             return False
 
 
+class FaultCounts:
+    """Calls numbered for count-based faults since the settings were last made."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.calls = 0  # API calls that reached fault injection
+        self.errors = 0  # errors injected by count (odd: 500, even: 503)
+        self.eligible = 0  # successful changes a lost response could hit
+        self.lost = 0  # answers lost by count
+
+
 class SandboxApp:
     """WSGI app wrapping moto's DomainDispatcherApplication."""
 
@@ -74,11 +85,14 @@ class SandboxApp:
         self.control = control
         self.bucket: TokenBucket | None = None
         self.random = random.Random()
+        self._counts = FaultCounts()
 
     def configure_faults(self) -> None:
+        """Apply the settings in `state.faults`: counts start again from call 1."""
         faults = self.state.faults
         self.bucket = TokenBucket(faults.throttle_rps) if faults.throttle_rps > 0 else None
         self.random = random.Random(faults.seed)
+        self._counts = FaultCounts()
 
     # -- WSGI ----------------------------------------------------------------------------
 
@@ -99,8 +113,9 @@ class SandboxApp:
         answer = self._dispatch(req, principal, environ)
         if answer is None:
             answer = self._to_moto(req, principal, environ)
-        if self._lose_response(req, principal, answer[0]):
-            return self._lost(req, principal, answer[0], environ, start_response)
+        lost = self._lose_response(req, principal, answer[0])
+        if lost is not None:
+            return self._lost(req, principal, answer[0], lost, environ, start_response)
         self._record(req, principal, answer[0], _code_of(answer))
         return self._reply(start_response, answer)
 
@@ -330,37 +345,71 @@ class SandboxApp:
     # -- faults and call log -----------------------------------------------------------------
 
     def _fault(self, req: AwsRequest) -> tuple[FaultKind, Response] | None:
-        """Latency, throttling and injected errors: all before the request is applied."""
+        """Latency, throttling and injected errors: all before the request is applied.
+
+        Count-based faults are decided first and draw nothing from the seeded generator,
+        so adding them leaves the sequence a rate-based setting draws unchanged.
+        """
         faults = self.state.faults
+        counts = self._counts
+        with counts.lock:
+            counts.calls += 1
+            number = counts.calls
+            throttle = picked(number, faults.throttle_every, faults.throttle_calls)
+            error = not throttle and picked(number, faults.error_every, faults.error_calls)
+            if error:
+                counts.errors += 1
+            internal = counts.errors % 2 == 1
         if faults.latency_ms > 0:
             time.sleep(faults.latency_ms / 1000.0)
+        if throttle:
+            return "throttle", _throttled(req)
+        if error:
+            return "error", _injected_error(req, internal)
         if self.bucket is not None and not self.bucket.take():
             return "throttle", _throttled(req)
         if faults.error_rate > 0 and self.random.random() < faults.error_rate:
             return "error", _injected_error(req, self.random.random() < 0.5)
         return None
 
-    def _lose_response(self, req: AwsRequest, principal: Principal | None, status: int) -> bool:
-        """A successful change the lost-response fault hits (drawn at its rate)."""
+    def _lose_response(
+        self, req: AwsRequest, principal: Principal | None, status: int
+    ) -> tuple[str, bool | None] | None:
+        """How a successful change the lost-response fault hits loses its answer, or None.
+
+        (kind, internal): by count, the kinds in turn and 500/503 alternating; by rate,
+        drawn (internal None: drawn later), in the order used before counts existed.
+        """
         faults = self.state.faults
-        return (
+        if not (
             principal is not None
             and 200 <= status < 300
             and is_mutating(req.action)
             and faults.loses_response(req.action, principal.account_id)
-            and self.random.random() < faults.lost_response_rate
-        )
+        ):
+            return None
+        counts = self._counts
+        with counts.lock:
+            counts.eligible += 1
+            if picked(counts.eligible, faults.lost_response_every, faults.lost_response_calls):
+                counts.lost += 1
+                kinds = faults.lost_response_kinds
+                return kinds[(counts.lost - 1) % len(kinds)], counts.lost % 2 == 1
+        if faults.lost_response_rate > 0 and self.random.random() < faults.lost_response_rate:
+            return self.random.choice(faults.lost_response_kinds), None
+        return None
 
     def _lost(
         self,
         req: AwsRequest,
         principal: Principal | None,
         applied: int,
+        how: tuple[str, bool | None],
         environ: dict[str, Any],
         start_response: StartResponse,
     ) -> Iterable[bytes]:
         """The change is made; the client gets a 500/503, or the connection closes unanswered."""
-        kind = self.random.choice(self.state.faults.lost_response_kinds)
+        kind, internal = how
         sock = environ.get("werkzeug.socket")
         if kind == "drop" and sock is not None:
             self._record(req, principal, 0, None, fault="lost-response", applied_status=applied)
@@ -368,7 +417,9 @@ class SandboxApp:
             # werkzeug treats a ConnectionError from the app as a dropped connection: it
             # writes nothing and closes the socket.
             raise ConnectionResetError("rootctl sandbox: injected lost response")
-        response = _injected_error(req, self.random.random() < 0.5)
+        if internal is None:
+            internal = self.random.random() < 0.5
+        response = _injected_error(req, internal)
         self._record(
             req,
             principal,
