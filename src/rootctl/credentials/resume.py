@@ -17,18 +17,24 @@ the journal to be resumed:
 A step is unfinished when its latest plan entry is newer than its latest successful
 entry. Comparing entry ids (not just "ever done") matters because a root user's virtual
 MFA serial is usually the same ARN each time a device is set up.
+
+Resuming acts on what the journal says (it deletes what a plan entry names), so the
+entries are read through `Journal.verified_entries`: a journal that does not verify stops
+the run with one line (exit 2) before anything is planned, and a forged plan entry can
+never name a step.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, get_args
 
-from rootctl.credentials.plan import COMMAND, PLAN_ACTION, Step
+from rootctl.credentials.plan import COMMAND, PLAN_ACTION, Step, StepAction
+from rootctl.journal import JournalError
 
 if TYPE_CHECKING:
-    from rootctl.journal import Journal
+    from rootctl.journal import Journal, StoredEntry
 
 _Key = tuple[str, str, str]  # account id, action, target
 
@@ -36,22 +42,17 @@ _Key = tuple[str, str, str]  # account id, action, target
 def unfinished_steps(journal: Journal, account_ids: Iterable[str]) -> dict[str, tuple[Step, ...]]:
     """Per account, the planned steps not journaled as done since they were last planned."""
     wanted = set(account_ids)
+    entries = [e for e in journal.verified_entries(command=COMMAND) if e.account_id in wanted]
     planned: dict[_Key, tuple[int, Step]] = {}
-    for entry in journal.list(command=COMMAND, action=PLAN_ACTION):
-        if entry.account_id not in wanted or not isinstance(entry.before, dict):
+    for entry in entries:
+        if entry.action != PLAN_ACTION or not isinstance(entry.before, dict):
             continue
-        for raw in entry.before.get("steps", []):
-            step = Step(
-                action=raw["action"],
-                kind=str(raw["kind"]),
-                target=str(raw["target"]),
-                before=dict(raw.get("before") or {}),
-            )
-            planned[(entry.account_id, step.action, step.target)] = (entry.id, step)
+        for step in _steps(entry):
+            planned[(str(entry.account_id), step.action, step.target)] = (entry.id, step)
     if not planned:
         return {}
-    done = _latest(journal, wanted, "ok")
-    failed = _latest(journal, wanted, "error")
+    done = _latest(entries, "ok")
+    failed = _latest(entries, "error")
     pending: dict[str, list[Step]] = {}
     for key, (plan_id, step) in planned.items():
         if plan_id > done.get(key, (0, None))[0]:
@@ -62,10 +63,33 @@ def unfinished_steps(journal: Journal, account_ids: Iterable[str]) -> dict[str, 
     return {account: tuple(steps) for account, steps in pending.items()}
 
 
-def _latest(journal: Journal, wanted: set[str], outcome: str) -> dict[_Key, tuple[int, str | None]]:
+def _steps(entry: StoredEntry) -> list[Step]:
+    """The steps a plan entry names; a shape rootctl never writes is an error, not a guess."""
+    raws = entry.before.get("steps", []) if isinstance(entry.before, dict) else []
+    steps: list[Step] = []
+    for raw in raws if isinstance(raws, list) else [None]:
+        if not isinstance(raw, dict) or not {"action", "kind", "target"} <= raw.keys():
+            raise JournalError(f"journal entry {entry.id} holds a plan rootctl cannot read")
+        action = raw["action"]
+        if action not in get_args(StepAction):
+            raise JournalError(f"journal entry {entry.id} plans an unknown step {action!r}")
+        before = raw.get("before") or {}
+        steps.append(
+            Step(
+                action=action,
+                kind=str(raw["kind"]),
+                target=str(raw["target"]),
+                before=dict(before) if isinstance(before, dict) else {},
+            )
+        )
+    return steps
+
+
+def _latest(entries: list[StoredEntry], outcome: str) -> dict[_Key, tuple[int, str | None]]:
     """Per step key, the id and error of its latest entry with `outcome`."""
     latest: dict[_Key, tuple[int, str | None]] = {}
-    for entry in journal.list(command=COMMAND, outcome=outcome):
-        if entry.account_id in wanted and entry.target is not None:
-            latest[(entry.account_id, entry.action, entry.target)] = (entry.id, entry.error)
+    for entry in entries:
+        if entry.outcome == outcome and entry.target is not None:
+            key = (str(entry.account_id), entry.action, entry.target)
+            latest[key] = (entry.id, entry.error)
     return latest
