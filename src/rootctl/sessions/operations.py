@@ -81,6 +81,28 @@ def backup_of(entry: StoredEntry) -> Backup:
     return Backup(entry.id, kind, entry.account_id, name, region, entry.before)
 
 
+def check_restore_lockout(backup: Backup, region: str, allow_lockout: bool) -> LockAnalysis:
+    """What the backed-up policy denies once restored; a lockout needs `allow_lockout`.
+
+    Local (no AWS call): run it before any root session is opened. Restoring the backup of
+    an unlock usually restores the lockout itself, which must be a deliberate choice, as
+    `unlock --replace-with` refuses a locking replacement.
+    """
+    from rootctl.sessions.policy import analyze
+
+    document = parse_policy_text(backup.text, f"journal entry {backup.entry_id}")
+    arn = resource_arn(backup.kind, backup.account_id, backup.name, backup.region or region)
+    analysis = analyze(document, backup.kind, backup.account_id, arn)
+    if analysis.locked and not allow_lockout:
+        labels = ", ".join(s.label for s in analysis.statements)
+        raise UsageError(
+            f"journal entry {backup.entry_id} holds a policy that denies every principal "
+            f"({labels}): restoring it locks {backup.name} again; pass --allow-lockout to "
+            "restore it anyway"
+        )
+    return analysis
+
+
 def _parse_arn(arn: str, account_id: str, what: str) -> tuple[Kind, str | None, str]:
     parts = arn.split(":", 5)
     if arn.startswith("arn:aws:s3:::") and len(parts) == 6:
