@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
 from rootctl.cli.common import journal_option, output_option, runtime
-from rootctl.results import iso
 
 if TYPE_CHECKING:
-    from rootctl.sessions.events import ActionEvent, SessionEvent, Timeline
+    from rootctl.sessions.events import Timeline
 
 OUTSIDE = "started outside rootctl"
 RETRY = "probable retry"
@@ -69,54 +67,16 @@ def events(
     known = journaled_key_ids(rt.journal)
     timeline = build_timeline(rt.factory, known, start, account_id, member_role, where or None)
     if output == "json":
-        click.echo(json.dumps(timeline_dict(timeline), indent=2))
+        from rootctl.documents.base import dump
+        from rootctl.documents.events import events_document
+
+        click.echo(dump(events_document(timeline)))
     else:
         _table(timeline)
     for _, error in sorted(timeline.errors.items()):
         click.echo(f"error: {error}", err=True)
     if timeline.errors:
         ctx.exit(1)
-
-
-def timeline_dict(timeline: Timeline) -> dict[str, Any]:
-    from rootctl.sessions.events import SessionEvent
-
-    return {
-        "schema": "rootctl.events/v1",
-        "timeline": [
-            _session(i) if isinstance(i, SessionEvent) else _action(i) for i in timeline.items()
-        ],
-        "errors": timeline.errors,
-    }
-
-
-def _session(s: SessionEvent) -> dict[str, Any]:
-    return {
-        "type": "session",
-        "time": iso(s.time),
-        "account_id": s.account_id,
-        "task": s.task,
-        "access_key_id": s.access_key_id,
-        "caller": s.caller,
-        "region": s.region,
-        "error": s.error,
-        "started_outside_rootctl": s.started_outside_rootctl,
-        "probable_retry_of": s.retry_of,
-    }
-
-
-def _action(a: ActionEvent) -> dict[str, Any]:
-    return {
-        "type": "action",
-        "time": iso(a.time),
-        "account_id": a.account_id,
-        "access_key_id": a.access_key_id,
-        "event": f"{a.source}:{a.name}",
-        "region": a.region,
-        "resources": list(a.resources),
-        "request_parameters": a.request,
-        "error": a.error,
-    }
 
 
 def _table(timeline: Timeline) -> None:

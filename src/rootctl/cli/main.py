@@ -78,6 +78,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "rootctl.cli.events:events",
         "CloudTrail timeline of root sessions and their actions.",
     ),
+    "schema": ("rootctl.cli.schema:schema", "Print the JSON Schema of an output document."),
     "completion": ("rootctl.cli.completion:completion", "Print the shell completion script."),
 }
 
