@@ -101,5 +101,5 @@ def test_create_password_only_without_one(enabled_sandbox: Sandbox) -> None:
     assert error_code(exc) == "EntityAlreadyExists"
     with pytest.raises(ClientError) as exc:
         iam.create_login_profile(Password="Sup3r-secret!")
-    assert error_code(exc) == "InvalidInput"
+    assert error_code(exc) == "ValidationError"
     assert enabled_sandbox.root_state()[EXPERIMENTS]["password"] is not None

@@ -167,6 +167,7 @@ def serve(
         f"{sb.management_account_id}, {members} member accounts, listening on {sb.endpoint_url}. Ctrl-C stops it.",
         err=True,
     )
+    click.echo(_fidelity_note(), err=True)
     sys.stdout.flush()
     try:
         server.serve_forever()
@@ -174,6 +175,20 @@ def serve(
         click.echo("# sandbox stopped", err=True)
     finally:
         sb.stop()
+
+
+# What the sandbox does not model, in one line; docs/sandbox.md ("Not modelled") has the list.
+NOT_MODELLED = (
+    "IAM identity policies, permission boundaries, trust policies and RCPs are not evaluated; "
+    "SCPs only for root identities; no real root sign-in, console or account recovery"
+)
+
+
+def _fidelity_note() -> str:
+    """The moto version behind the sandbox and what it does not model (users compare with AWS)."""
+    from importlib.metadata import version
+
+    return f"# moto {version('moto')}; not modelled: {NOT_MODELLED} (docs/sandbox.md)."
 
 
 def _print_exports(sb: Any, extra: dict[str, str]) -> None:

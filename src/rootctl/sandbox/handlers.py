@@ -23,6 +23,10 @@ Handler = Callable[[SandboxState, AwsRequest, Principal], Response]
 ROOT_CREDENTIALS_MANAGEMENT = "RootCredentialsManagement"
 ROOT_SESSIONS = "RootSessions"
 FEATURES = (ROOT_CREDENTIALS_MANAGEMENT, ROOT_SESSIONS)
+# The user name the root user's listings carry where the model requires one (ListMFADevices,
+# ListSigningCertificates, GetLoginProfile). AWS documents no value for the root user; the
+# sandbox uses one name everywhere (docs/sandbox.md, Fidelity).
+ROOT_USER_NAME = "root"
 _TARGET = re.compile(r"^(?:arn:aws[a-z-]*:iam::)?(\d{12})(?::root)?$")
 
 
@@ -197,20 +201,23 @@ def _record_assume_root(
     task: Task,
     expiration: datetime,
 ) -> None:
+    parameters: dict[str, Any] = {
+        # As sent: an ARN stays an ARN (IAM user guide, "Track privileged tasks in CloudTrail").
+        "targetPrincipal": req.params.get("TargetPrincipal", target),
+        "taskPolicyArn": {"arn": task.arn},
+    }
+    if "DurationSeconds" in req.params:
+        parameters["durationSeconds"] = int(req.params["DurationSeconds"])
     event = {
         "eventVersion": "1.08",
-        "userIdentity": {
-            "type": "IAMUser" if ":user/" in caller.arn else "AssumedRole",
-            "arn": caller.arn,
-            "accountId": caller.account_id,
-            "accessKeyId": caller.access_key_id,
-        },
+        "userIdentity": caller_identity(caller),
         "eventTime": state.now().strftime("%Y-%m-%dT%H:%M:%SZ"),
         "eventSource": "sts.amazonaws.com",
         "eventName": "AssumeRoot",
         "awsRegion": req.region,
         "sourceIPAddress": "127.0.0.1",
-        "requestParameters": {"targetPrincipal": target, "taskPolicyArn": {"arn": task.arn}},
+        "userAgent": req.headers.get("user-agent", ""),
+        "requestParameters": parameters,
         # AWS's example also shows the session token here; the sandbox never records secrets.
         "responseElements": {
             "credentials": {
@@ -218,6 +225,7 @@ def _record_assume_root(
                 "expiration": expiration.strftime("%b %d, %Y, %I:%M:%S %p"),
             }
         },
+        "requestID": req.request_id,
         "eventID": str(uuid.uuid4()),
         "readOnly": False,
         "eventType": "AwsApiCall",
@@ -226,6 +234,46 @@ def _record_assume_root(
         "eventCategory": "Management",
     }
     state.record_event(caller.account_id, event)
+
+
+def caller_identity(caller: Principal) -> dict[str, Any]:
+    """CloudTrail's userIdentity of an IAM user or role session (CloudTrail user guide,
+    "CloudTrail userIdentity element": IAMUser has principalId and userName; AssumedRole has
+    principalId <role id>:<session>, the session ARN and sessionContext.sessionIssuer)."""
+    from moto.iam.models import iam_backends
+
+    identity: dict[str, Any] = {
+        "type": "IAMUser",
+        "principalId": "",
+        "arn": caller.arn,
+        "accountId": caller.account_id,
+        "accessKeyId": caller.access_key_id,
+    }
+    backend = iam_backends[caller.account_id]["global"]
+    if ":user/" in caller.arn:
+        name = caller.arn.rsplit("/", 1)[-1]
+        user = backend.users.get(name)
+        identity["principalId"] = str(user.id) if user is not None else ""
+        identity["userName"] = name
+        return identity
+    # arn:aws:sts::<account>:assumed-role/<role>/<session>
+    _, role_name, session_name = [*caller.arn.split(":", 5)[-1].split("/"), "", ""][:3]
+    role = next((r for r in list(backend.roles.values()) if r.name == role_name), None)
+    role_id = str(role.id) if role is not None else ""
+    identity["type"] = "AssumedRole"
+    identity["principalId"] = f"{role_id}:{session_name}"
+    identity["sessionContext"] = {
+        "sessionIssuer": {
+            "type": "Role",
+            "principalId": role_id,
+            "arn": str(role.arn) if role is not None else "",
+            "accountId": caller.account_id,
+            "userName": role_name,
+        },
+        "webIdFederationData": {},
+        "attributes": {"mfaAuthenticated": "false"},
+    }
+    return identity
 
 
 _ROLE_ARN = re.compile(r"^arn:aws:iam::(\d{12}):role/.+$")
@@ -299,7 +347,7 @@ def get_login_profile(state: SandboxState, req: AwsRequest, user: RootUser) -> R
 def _login_profile(user: RootUser) -> dict[str, Any]:
     assert user.login_profile is not None
     return {
-        "UserName": "root",
+        "UserName": ROOT_USER_NAME,
         "CreateDate": user.login_profile.created,
         "PasswordResetRequired": user.login_profile.password_reset_required,
     }
@@ -309,9 +357,11 @@ def create_login_profile(state: SandboxState, req: AwsRequest, user: RootUser) -
     from rootctl.sandbox.model import LoginProfile
 
     if "Password" in req.params:
+        # CreateLoginProfile models no input error; IAM's common ValidationError (HTTP 400)
+        # is what AWS documents for "input fails to satisfy the constraints".
         return error_response(
             req,
-            "InvalidInput",
+            "ValidationError",
             "Password must be omitted when you make the request with an AssumeRoot session.",
         )
     if user.login_profile is not None:
@@ -364,6 +414,7 @@ def delete_access_key(state: SandboxState, req: AwsRequest, user: RootUser) -> R
 def list_signing_certificates(state: SandboxState, req: AwsRequest, user: RootUser) -> Response:
     certs = [
         {
+            "UserName": ROOT_USER_NAME,
             "CertificateId": c.certificate_id,
             "CertificateBody": c.body,
             "Status": c.status,
@@ -385,7 +436,7 @@ def delete_signing_certificate(state: SandboxState, req: AwsRequest, user: RootU
 
 def list_mfa_devices(state: SandboxState, req: AwsRequest, user: RootUser) -> Response:
     devices = [
-        {"SerialNumber": d.serial_number, "EnableDate": d.enabled}
+        {"UserName": ROOT_USER_NAME, "SerialNumber": d.serial_number, "EnableDate": d.enabled}
         for d in user.mfa_devices
         if d.assigned
     ]

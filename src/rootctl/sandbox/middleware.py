@@ -13,6 +13,7 @@ import socket
 import struct
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterable
 from http import HTTPStatus
 from typing import Any
@@ -26,9 +27,11 @@ from rootctl.sandbox.wire import (
     access_denied,
     error_response,
     iam_action,
+    json_content_type,
     parse_environ,
     queue_url_parts,
     s3_bucket_and_key,
+    s3_request_headers,
 )
 from rootctl.tasks import task_policy_document
 
@@ -112,7 +115,7 @@ class SandboxApp:
             return self._reply(start_response, response)
         answer = self._dispatch(req, principal, environ)
         if answer is None:
-            answer = self._to_moto(req, principal, environ)
+            answer = shape_response(req, self._to_moto(req, principal, environ))
         lost = self._lose_response(req, principal, answer[0])
         if lost is not None:
             return self._lost(req, principal, answer[0], lost, environ, start_response)
@@ -126,6 +129,9 @@ class SandboxApp:
         if principal is None:
             return None
         if principal.kind in ("root-session", "root-user"):
+            expired = _expired(self.state, req, principal)
+            if expired is not None:
+                return expired  # authentication fails before any policy or CloudTrail record
             # GetCallerIdentity needs no permission and cannot be denied (STS API reference).
             is_identity = req.service == "sts" and req.action == "GetCallerIdentity"
             denied = None if is_identity else self._root_denial(req, principal)
@@ -218,13 +224,6 @@ class SandboxApp:
         from rootctl.guardrails.evaluate import RequestContext, evaluate_policy, evaluate_scps
 
         session = principal.session
-        if session is not None and self.state.now() >= session.expiration:
-            code = (
-                "ExpiredToken" if req.protocol in ("query", "rest-xml") else "ExpiredTokenException"
-            )
-            return error_response(
-                req, code, "The security token included in the request is expired", 400
-            )
         context = self._request_context(req, principal)
         request = RequestContext(
             action=iam_action(req), resource=self._resource(req, principal), context=context
@@ -303,10 +302,11 @@ class SandboxApp:
             "accessKeyId": principal.access_key_id,
         }
         if session is not None:
-            identity["sessionContext"] = {
-                "attributes": {"mfaAuthenticated": "false"},
-                "assumedRoot": "true",
-            }
+            attributes = {"mfaAuthenticated": "false"}
+            if session.created is not None:
+                attributes["creationDate"] = session.created.strftime("%Y-%m-%dT%H:%M:%SZ")
+            # assumedRoot on member-account events: UNCONFIRMED in AWS's docs (docs/sandbox.md).
+            identity["sessionContext"] = {"attributes": attributes, "assumedRoot": "true"}
         resource = self._resource(req, principal)
         event: dict[str, Any] = {
             "eventVersion": "1.10",
@@ -316,9 +316,12 @@ class SandboxApp:
             "eventName": req.action,
             "awsRegion": event_region(req),
             "sourceIPAddress": "127.0.0.1",
+            "userAgent": req.headers.get("user-agent", ""),
             "requestParameters": _safe_parameters(req),
+            "responseElements": None,
             "readOnly": not is_mutating(req.action),
-            "eventID": req.request_id,
+            "requestID": req.request_id,
+            "eventID": str(uuid.uuid4()),
             "eventType": "AwsApiCall",
             "managementEvent": True,
             "recipientAccountId": principal.account_id,
@@ -330,7 +333,8 @@ class SandboxApp:
             ],
         }
         if denied is not None:
-            event["errorCode"] = "AccessDenied"
+            event["errorCode"] = _code_of(denied)
+            event["errorMessage"] = _message_of(denied)
         self.state.record_event(principal.account_id, event)
 
     def _mark_root_key_used(self, principal: Principal, req: AwsRequest) -> None:
@@ -459,6 +463,48 @@ class SandboxApp:
         )
 
 
+def _expired(state: SandboxState, req: AwsRequest, principal: Principal) -> Response | None:
+    """ExpiredToken once a root session is past its expiration, for every call.
+
+    GetCallerIdentity needs no permission but still authenticates, so it fails too. Status
+    and spelling per protocol: IAM and STS common errors (ExpiredToken, HTTP 403), the JSON
+    services' common errors (ExpiredTokenException, HTTP 403), S3's error-code list
+    (ExpiredToken, HTTP 400); SQS sends the query code ExpiredToken in x-amzn-query-error.
+    """
+    session = principal.session
+    if session is None or state.now() < session.expiration:
+        return None
+    message = "The security token included in the request is expired"
+    if req.protocol == "rest-xml":
+        return error_response(req, "ExpiredToken", "The provided token has expired.", 400)
+    if req.protocol == "query" or req.service == "sqs":
+        return error_response(req, "ExpiredToken", message, 403)
+    return error_response(req, "ExpiredTokenException", message, 403)
+
+
+def shape_response(req: AwsRequest, response: Response) -> Response:
+    """moto's answer with the headers AWS sends: the JSON Content-Type, S3's request ids.
+
+    moto answers Organizations with `text/html` and S3 without `x-amz-request-id`; botocore
+    does not care, other SDKs and proxies do (tests/sandbox/test_sandbox_wire_validator.py).
+    """
+    status, headers, body = response
+    names = {name.lower(): name for name in headers}
+    if req.protocol == "json" and not headers.get(names.get("content-type", ""), "").startswith(
+        "application/x-amz-json-"
+    ):
+        headers = {k: v for k, v in headers.items() if k.lower() != "content-type"}
+        headers["Content-Type"] = json_content_type(req.service)
+    if req.protocol == "rest-xml" and "x-amz-request-id" not in names:
+        headers = {**headers, **s3_request_headers(req.request_id)}
+    if req.service == "s3" and req.action == "PutBucketPolicy" and status == 200:
+        # moto answers 200 with the body "True"; S3 answers 204 No Content (S3 API
+        # reference, PutBucketPolicy, "Example 1: Response").
+        headers = {k: v for k, v in headers.items() if k.lower() != "content-length"}
+        return 204, headers, b""
+    return status, headers, body
+
+
 # Global services: CloudTrail records their events in us-east-1, whatever region signed.
 _GLOBAL_EVENT_SERVICES = frozenset({"iam", "organizations"})
 
@@ -493,17 +539,23 @@ def _moto_identity(access_key_id: str) -> Principal | None:
         key = backend.access_keys.get(access_key_id)
         if key is not None:
             if key.role_arn:
-                arn = (
-                    str(key.role_arn)
-                    .replace(":iam::", ":sts::")
-                    .replace(":role/", ":assumed-role/")
-                )
+                arn = _assumed_role_arn(str(account_id), access_key_id, str(key.role_arn))
             else:
                 arn = f"arn:aws:iam::{account_id}:user/{key.user_name}"
             return Principal(
                 kind="iam", account_id=str(account_id), arn=arn, access_key_id=access_key_id
             )
     return None
+
+
+def _assumed_role_arn(account_id: str, access_key_id: str, role_arn: str) -> str:
+    """arn:aws:sts::<account>:assumed-role/<role>/<session>, as AWS names a role session."""
+    from moto.sts.models import sts_backends
+
+    assumed = sts_backends[account_id]["aws"].get_assumed_role_from_access_key(access_key_id)
+    if assumed is not None:
+        return str(assumed.arn)
+    return role_arn.replace(":iam::", ":sts::").replace(":role/", ":assumed-role/")
 
 
 def _invalid_key(req: AwsRequest) -> Response:
@@ -554,17 +606,36 @@ def _code_from_body(body: bytes) -> str | None:
     return None
 
 
+def _message_of(response: Response) -> str:
+    text = response[2].decode("utf-8", "replace")
+    if "<Message>" in text:
+        return text.split("<Message>", 1)[1].split("</Message>", 1)[0]
+    try:
+        return str(json.loads(text).get("message", ""))
+    except (ValueError, AttributeError):
+        return ""
+
+
 def _safe_parameters(req: AwsRequest) -> dict[str, Any]:
-    """Request parameters for an event, without anything that could carry a secret."""
+    """Request parameters as sent, without anything that could carry a secret.
+
+    S3 records the bucket, the Host header and the sub-resource (AWS's DeleteBucketPolicy
+    example: bucketName, Host, policy "").
+    """
     out: dict[str, Any] = {}
-    for key, value in req.params.items():
-        if key in ("Action", "Version") or "Password" in key or "Secret" in key or "Token" in key:
-            continue
-        out[key[:1].lower() + key[1:]] = value
     if req.service == "s3":
         bucket, _ = s3_bucket_and_key(req.path, req.headers.get("host", ""))
         if bucket:
             out["bucketName"] = bucket
+        out["Host"] = req.headers.get("host", "")
+        out.update(
+            {key: values[0] for key, values in req.query.items() if not key.startswith("X-Amz-")}
+        )
+        return out
+    for key, value in req.params.items():
+        if key in ("Action", "Version") or "Password" in key or "Secret" in key or "Token" in key:
+            continue
+        out[key[:1].lower() + key[1:]] = value
     return out
 
 

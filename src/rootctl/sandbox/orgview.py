@@ -134,4 +134,31 @@ def patch_moto() -> None:
             raise
 
     models.OrganizationsBackend.register_delegated_administrator = register_delegated_administrator  # type: ignore[method-assign]
+    _patch_policy_ids(models)
     _PATCHED = True
+
+
+# AWS-managed policies live in the `aws` account (Organizations API reference, PolicySummary:
+# "arn:aws:organizations::aws:policy/service_control_policy/p-FullAWSAccess").
+_AWS_MANAGED_ARN = "arn:aws:organizations::aws:policy/{kind}/{id}"
+# botocore's PolicyArn pattern wants p- and 10 to 32 characters; moto makes 8.
+_POLICY_ID_SIZE = 12
+
+
+def _patch_policy_ids(models: Any) -> None:
+    """Policy ids and the AWS-managed policies' ARNs as the Organizations model describes them."""
+    from moto.organizations import utils
+
+    utils.POLICY_ID_SIZE = _POLICY_ID_SIZE
+    utils.POLICY_ID_REGEX = (
+        rf"{utils.DEFAULT_SCP_POLICY_ID}|{utils.DEFAULT_RCP_POLICY_ID}"
+        rf"|p-[a-z0-9]{{{_POLICY_ID_SIZE}}}"
+    )
+    original = models.FakePolicy.arn
+
+    def arn(self: Any) -> str:
+        if self.aws_managed:
+            return _AWS_MANAGED_ARN.format(kind=self.type.lower(), id=self.id)
+        return str(original.fget(self))
+
+    models.FakePolicy.arn = property(arn)

@@ -7,6 +7,8 @@ by hand per protocol because our codes are not always modelled.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import re
 import uuid
@@ -204,10 +206,12 @@ def error_response(req: AwsRequest, code: str, message: str, status: int = 400) 
         headers["Content-Type"] = "text/xml"
         return status, headers, body.encode("utf-8")
     if req.protocol == "rest-xml":
+        headers = s3_request_headers(req.request_id)
         body = (
             '<?xml version="1.0" encoding="UTF-8"?>\n'
             f"<Error><Code>{escape(code)}</Code><Message>{escape(message)}</Message>"
-            f"<RequestId>{req.request_id}</RequestId></Error>"
+            f"<RequestId>{req.request_id}</RequestId>"
+            f"<HostId>{headers['x-amz-id-2']}</HostId></Error>"
         )
         headers["Content-Type"] = "application/xml"
         return status, headers, body.encode("utf-8")
@@ -217,6 +221,17 @@ def error_response(req: AwsRequest, code: str, message: str, status: int = 400) 
         headers["x-amzn-query-error"] = f"{code};{'Sender' if status < 500 else 'Receiver'}"
         headers["Content-Type"] = "application/x-amz-json-1.0"
     return status, headers, json.dumps({"__type": code, "message": message}).encode("utf-8")
+
+
+def s3_request_headers(request_id: str) -> dict[str, str]:
+    """S3's two request ids: every S3 answer carries both (S3 API reference, Common Response Headers)."""
+    host_id = base64.b64encode(hashlib.sha256(request_id.encode()).digest()).decode()
+    return {"x-amz-request-id": request_id.replace("-", "")[:16].upper(), "x-amz-id-2": host_id}
+
+
+def json_content_type(service: str) -> str:
+    """The JSON protocol version botocore's model declares (SQS 1.0, the others 1.1)."""
+    return "application/x-amz-json-1.0" if service == "sqs" else "application/x-amz-json-1.1"
 
 
 def access_denied(req: AwsRequest, principal_arn: str, reason: str) -> Response:
