@@ -390,16 +390,27 @@ class Journal:
         return self._read(lambda conn: _verify(conn, expect_head))
 
 
+# Rows whose id is not an entry number sort apart from the chain (SQLite orders text after
+# integers): they are read first, and reported where the chain misses an entry.
+_STRAY = f"{_SELECT} WHERE typeof(id) != 'integer' OR id < 1 LIMIT 1"
+_CHAIN = f"{_SELECT} WHERE typeof(id) = 'integer' AND id >= ?"
+
+
 def _verify(conn: sqlite3.Connection, expect_head: str | None = None) -> VerifyResult:
-    head_row = conn.execute("SELECT count, hash FROM head WHERE one = 1").fetchone()
-    head = _head(head_row)
-    rows = (_row(r) for r in conn.execute(f"{_SELECT} ORDER BY id"))
+    head = _head(conn.execute("SELECT count, hash FROM head WHERE one = 1").fetchone())
+    stray = next((_row(r) for r in conn.execute(_STRAY)), None)
+    rows = (_row(r) for r in conn.execute(f"{_CHAIN} ORDER BY id", (1,)))
 
     def later(from_id: int) -> builtins.list[Row | BadRow]:
-        query = f"{_SELECT} WHERE id >= ? ORDER BY id"
-        return [_row(r) for r in conn.execute(query, (from_id,))]
+        return [_row(r) for r in conn.execute(f"{_CHAIN} ORDER BY id", (from_id,))]
 
-    return verify_rows(rows, head, later, expect_head)
+    result = verify_rows(rows, head, later, expect_head)
+    if not isinstance(stray, BadRow):
+        return result
+    if result.ok or (result.problem or "").endswith("is missing (deleted)"):
+        at = result.first_bad_id or result.entries + 1
+        return VerifyResult(False, result.entries, at, stray.describe(at), result.head_hash)
+    return result
 
 
 def _head(row: sqlite3.Row | None) -> Head | BadRow | None:
