@@ -81,9 +81,11 @@ def test_delay_is_jittered_and_capped() -> None:
     assert policy.delay(3, lambda: 0.0) == 0.0
 
 
-def test_client_config() -> None:
+def test_client_config(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("ROOTCTL_CONNECT_TIMEOUT", "ROOTCTL_READ_TIMEOUT"):
+        monkeypatch.delenv(name, raising=False)
     config = client_config(max_pool_connections=20)
     assert config.retries == {"mode": "adaptive", "max_attempts": 10}
     assert config.max_pool_connections == 20
-    assert config.connect_timeout == 10.0
-    assert config.read_timeout == 30.0
+    assert config.connect_timeout == 5.0
+    assert config.read_timeout == 15.0

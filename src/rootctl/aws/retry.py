@@ -1,4 +1,13 @@
-"""Retry policy: botocore's adaptive mode first, then a small bounded backoff of our own.
+"""Retry policy and bounded waits: botocore's adaptive mode, a connection-failure budget, a
+small bounded backoff of our own.
+
+Bounded waits (docs/design.md, "Bounded waits"): every client connects within
+`connect` seconds and waits at most `read` seconds for each answer; a call whose connection
+fails or times out is tried at most `connection_attempts` times, while throttling keeps
+botocore's larger budget. A stalled endpoint thus costs one call at most
+3 x 15 s + 3 s of backoff (48 s) before the command stops with one line. The figures can be
+lowered for tests (and raised for a slow proxy) with ROOTCTL_CONNECT_TIMEOUT,
+ROOTCTL_READ_TIMEOUT and ROOTCTL_CONNECTION_ATTEMPTS.
 
 botocore's adaptive mode retries throttling (and transient 5xx) inside each client with a
 client-side rate limiter. That is enough for most calls; for the few calls a whole run
@@ -9,16 +18,19 @@ into a short wait instead of thousands of per-account errors.
 
 from __future__ import annotations
 
+import math
+import os
 import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
+from botocore import exceptions as bex
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from rootctl.errors import code_is
+from rootctl.errors import UsageError, code_is
 
 R = TypeVar("R")
 
@@ -34,18 +46,77 @@ THROTTLING_CODES = (
 )
 
 BOTOCORE_MAX_ATTEMPTS = 10
-CONNECT_TIMEOUT_SECONDS = 10.0
-READ_TIMEOUT_SECONDS = 30.0
+CONNECT_TIMEOUT_SECONDS = 5.0
+READ_TIMEOUT_SECONDS = 15.0
+CONNECTION_ATTEMPTS = 3
+# Connection failures and timeouts: retried within CONNECTION_ATTEMPTS, not the throttling budget.
+CONNECTION_ERRORS = (bex.ConnectionError, bex.HTTPClientError)
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """Seconds to connect, seconds to wait for each answer, tries per call on a bad connection."""
+
+    connect: float = CONNECT_TIMEOUT_SECONDS
+    read: float = READ_TIMEOUT_SECONDS
+    connection_attempts: int = CONNECTION_ATTEMPTS
+
+    def worst_case_seconds(self) -> float:
+        """The longest one call can wait on an endpoint that accepts and never answers."""
+        backoff = sum(min(20.0, 2.0**i) for i in range(self.connection_attempts - 1))
+        return self.connection_attempts * (self.connect + self.read) + backoff
+
+
+def timeouts() -> Timeouts:
+    """The figures in force: defaults, or ROOTCTL_* environment overrides (validated)."""
+    return Timeouts(
+        connect=_seconds("ROOTCTL_CONNECT_TIMEOUT", CONNECT_TIMEOUT_SECONDS),
+        read=_seconds("ROOTCTL_READ_TIMEOUT", READ_TIMEOUT_SECONDS),
+        connection_attempts=int(_seconds("ROOTCTL_CONNECTION_ATTEMPTS", CONNECTION_ATTEMPTS, 10)),
+    )
+
+
+def _seconds(name: str, default: float, most: float = 600.0) -> float:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    whole = name.endswith("ATTEMPTS")
+    if not (0 < value <= most) or (whole and value != int(value)):
+        kind = "a whole number" if whole else "a number of seconds"
+        raise UsageError(f"{name}={raw!r} is not valid: use {kind} above 0 and at most {most:g}")
+    return value
 
 
 def client_config(max_pool_connections: int) -> Config:
     """The one botocore Config every rootctl client shares (see docs/design.md)."""
+    limits = timeouts()
     return Config(
         retries={"mode": "adaptive", "max_attempts": BOTOCORE_MAX_ATTEMPTS},
         max_pool_connections=max_pool_connections,
-        connect_timeout=CONNECT_TIMEOUT_SECONDS,
-        read_timeout=READ_TIMEOUT_SECONDS,
+        connect_timeout=limits.connect,
+        read_timeout=limits.read,
     )
+
+
+def connection_budget(attempts_allowed: int) -> Callable[..., None]:
+    """A botocore `needs-retry` handler that ends retries of a failing connection early.
+
+    botocore's retry modes have one attempt budget for every retryable error; throttling
+    needs a large one (adaptive mode, 10 attempts), a stalled endpoint a small one (each
+    attempt waits the whole read timeout). Every `needs-retry` handler runs, so after
+    `attempts_allowed` attempts this one re-raises the connection error, which ends the call
+    with it before botocore sleeps and tries again.
+    """
+
+    def handler(attempts: int = 0, caught_exception: Any = None, **_: Any) -> None:
+        if isinstance(caught_exception, CONNECTION_ERRORS) and attempts >= attempts_allowed:
+            raise caught_exception
+
+    return handler
 
 
 def is_throttling(exc: BaseException) -> bool:

@@ -35,26 +35,18 @@ from functools import cache
 from typing import TYPE_CHECKING, Any, Literal, overload
 
 import boto3
+import botocore
 import botocore.session
 from botocore.credentials import Credentials as BotocoreCredentials
 from botocore.credentials import ReadOnlyCredentials
-from botocore.exceptions import (
-    ClientError,
-    ConnectTimeoutError,
-    CredentialRetrievalError,
-    EndpointConnectionError,
-    InvalidConfigError,
-    NoCredentialsError,
-    PartialCredentialsError,
-    ProfileNotFound,
-    SSOTokenLoadError,
-    TokenRetrievalError,
-    UnauthorizedSSOTokenError,
-)
+from botocore.exceptions import ConfigParseError, InvalidConfigError, ProfileNotFound
 
-from rootctl.aws.retry import client_config
-from rootctl.errors import UsageError, code_is
+from rootctl.aws.endpoints import check_endpoint_url
+from rootctl.aws.errors import stops_the_run
+from rootctl.aws.retry import client_config, connection_budget, timeouts
+from rootctl.errors import RootctlError, UsageError
 from rootctl.fanout import DEFAULT_CONCURRENCY
+from rootctl.text import clean
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudtrail import CloudTrailClient
@@ -76,19 +68,6 @@ _POOL_HEADROOM = 4
 # Clients bound to root-session credentials are kept in a small LRU: at 10,000 accounts
 # every account has its own credentials, and a client costs 100-400 KiB.
 _MIN_SESSION_CLIENTS = 64
-
-_MISSING_CREDENTIALS = (
-    "no AWS credentials found: set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, "
-    "or run `rootctl sandbox serve`"
-)
-_REJECTED_CODES = (
-    "InvalidClientTokenId",
-    "UnrecognizedClient",
-    "SignatureDoesNotMatch",
-    "AuthFailure",
-    "InvalidAccessKeyId",
-)
-_EXPIRED_CODES = ("ExpiredToken",)
 
 
 @dataclass(frozen=True, repr=False)
@@ -196,49 +175,9 @@ class CallerIdentity:
     user_id: str
 
 
-def as_usage_error(exc: BaseException) -> UsageError | None:
-    """The one-line UsageError for a credential or configuration problem, else None.
-
-    These errors are about the operator's setup, not about one account: every call would
-    fail the same way, so they stop the command instead of becoming per-account results.
-    """
-    message: str | None = None
-    if isinstance(exc, NoCredentialsError):
-        message = _MISSING_CREDENTIALS
-    elif isinstance(exc, PartialCredentialsError):
-        missing = exc.kwargs.get("cred_var", "a value")
-        provider = exc.kwargs.get("provider", "the environment")
-        message = (
-            f"incomplete AWS credentials: {missing} is missing in {provider}; set both "
-            "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or use a profile (AWS_PROFILE)"
-        )
-    elif isinstance(exc, ProfileNotFound):
-        message = (
-            f"AWS profile {exc.kwargs.get('profile', '')!r} not found: check --profile or "
-            "AWS_PROFILE against `aws configure list-profiles`"
-        )
-    elif isinstance(exc, SSOTokenLoadError | UnauthorizedSSOTokenError | TokenRetrievalError):
-        message = "AWS SSO session is missing or expired: run `aws sso login` and retry"
-    elif isinstance(exc, CredentialRetrievalError):
-        message = f"could not get AWS credentials: {exc}"
-    elif isinstance(exc, InvalidConfigError):
-        message = f"invalid AWS configuration: {exc}"
-    elif isinstance(exc, EndpointConnectionError | ConnectTimeoutError):
-        url = exc.kwargs.get("endpoint_url", "the AWS endpoint")
-        message = (
-            f"cannot reach {url}: check the network and AWS_ENDPOINT_URL "
-            "(for the sandbox, is `rootctl sandbox serve` running?)"
-        )
-    elif isinstance(exc, ClientError) and code_is(exc, *_REJECTED_CODES):
-        message = (
-            f"AWS rejected the credentials ({exc.response['Error'].get('Code')}): the access "
-            "key is unknown, deactivated or mistyped; check AWS_PROFILE or AWS_ACCESS_KEY_ID"
-        )
-    elif isinstance(exc, ClientError) and code_is(exc, *_EXPIRED_CODES):
-        message = "AWS credentials have expired: refresh them (e.g. `aws sso login`) and retry"
-    if message is None:
-        return None
-    return UsageError(" ".join(message.split()))
+def as_usage_error(exc: BaseException) -> RootctlError | None:
+    """Kept for callers not yet moved: `rootctl.aws.errors.stops_the_run` is the mapping."""
+    return stops_the_run(exc)
 
 
 @cache
@@ -274,8 +213,14 @@ def check_region(region: str) -> str:
         )
     if not _REGION_RE.match(value):
         raise UsageError(
-            f"region {value!r} is not an AWS region name: use one like us-east-1 "
+            f"region {clean(repr(value))} is not an AWS region name: use one like us-east-1 "
             "(--region or AWS_REGION)"
+        )
+    if not any(value in regions for _, _, regions in _dns_suffixes()):
+        raise UsageError(
+            f"region {value!r} is not a region this botocore ({botocore.__version__}) knows: "
+            "check the spelling (--region or AWS_REGION), or upgrade boto3 if AWS opened it "
+            "recently"
         )
     return value
 
@@ -307,9 +252,13 @@ class SessionFactory:
             acting_core = botocore.session.Session(profile=profile)
             acting_core.register_component("credential_provider", _ActingResolver())
             self._acting_boto = boto3.Session(botocore_session=acting_core)
+            self._core.get_scoped_config()  # a malformed AWS config file fails here, once
             self.region = check_region(self._resolve_region(region))
-        except (ProfileNotFound, InvalidConfigError) as exc:
+        except (ProfileNotFound, InvalidConfigError, ConfigParseError) as exc:
             raise _usage(exc) from exc
+        budget = connection_budget(timeouts().connection_attempts)
+        for core in (self._core, acting_core):
+            core.register("needs-retry", budget)
 
     def _resolve_region(self, explicit: str | None) -> str:
         """Explicit > AWS_REGION > AWS_DEFAULT_REGION > profile > us-east-1 (with a note)."""
@@ -438,14 +387,17 @@ class SessionFactory:
         self, session: boto3.Session, service: str, region: str, kwargs: dict[str, Any]
     ) -> Any:
         kwargs["region_name"] = region
-        if service == "sts":
-            endpoint = self.sts_endpoint_url(region)
-            if endpoint is not None:
-                kwargs["endpoint_url"] = endpoint
+        configured = self.configured_endpoint_url(service)
+        if configured is not None:
+            check_endpoint_url(configured, _endpoint_setting(service))
         try:
+            if service == "sts":
+                endpoint = self.sts_endpoint_url(region)
+                if endpoint is not None:
+                    kwargs["endpoint_url"] = endpoint
             return session.client(service, **kwargs)  # type: ignore[call-overload]
         except Exception as exc:
-            error = as_usage_error(exc)
+            error = stops_the_run(exc)
             if error is None:
                 raise
             raise error from exc
@@ -499,7 +451,7 @@ class SessionFactory:
         try:
             response = self.client("sts").get_caller_identity()
         except Exception as exc:
-            error = as_usage_error(exc)
+            error = stops_the_run(exc)
             if error is None:
                 raise
             raise error from exc
@@ -511,6 +463,15 @@ class SessionFactory:
         return identity
 
 
-def _usage(exc: BaseException) -> UsageError:
-    error = as_usage_error(exc)
+def _usage(exc: BaseException) -> RootctlError:
+    error = stops_the_run(exc)
     return error if error is not None else UsageError(" ".join(str(exc).split()))
+
+
+def _endpoint_setting(service: str) -> str:
+    """Where the endpoint URL for `service` came from, named as the user would set it."""
+    env_name = "AWS_ENDPOINT_URL_" + service.upper().replace("-", "_")
+    for name in (env_name, "AWS_ENDPOINT_URL"):
+        if os.environ.get(name):
+            return name
+    return "endpoint_url in the AWS config file"

@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from rootctl.errors import RootctlError
+from rootctl.text import clean
 
 # name -> (module:attribute, one-line help). Help is kept here so `--help` imports nothing.
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -86,7 +86,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
 def _show_usage_error(self: click.UsageError, file: Any = None) -> None:
     """Bad flags and arguments: one line that says what to fix, not a usage dump."""
     command = self.ctx.command_path if self.ctx is not None else "rootctl"
-    click.echo(f"error: {self.format_message()} (see: {command} --help)", err=True)
+    message = clean(" ".join(self.format_message().split()))
+    click.echo(f"error: {message} (see: {command} --help)", err=True)
 
 
 click.UsageError.show = _show_usage_error  # type: ignore[method-assign]
@@ -104,40 +105,16 @@ class CommandError(click.ClickException):
 
 
 def _as_command_error(exc: Exception) -> CommandError | None:
-    """Map the errors a user can fix (or must know about) to one line; bugs keep their traceback."""
-    from botocore import exceptions as bex
+    """Errors a user can fix (or must know about) as one line; bugs keep their traceback.
 
-    if isinstance(exc, RootctlError):
-        return CommandError(str(exc), exc.exit_code)
-    if isinstance(exc, ValueError) and str(exc).startswith("Invalid endpoint"):
-        # botocore's answer to a malformed AWS_ENDPOINT_URL / endpoint_url setting
-        return CommandError(
-            f"{exc}: AWS_ENDPOINT_URL must be a URL such as http://127.0.0.1:5050", 2
-        )
-    if isinstance(exc, (bex.NoCredentialsError, bex.PartialCredentialsError)):
-        return CommandError(
-            "no AWS credentials found: set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (or run `rootctl sandbox serve`)",
-            2,
-        )
-    if isinstance(exc, bex.ProfileNotFound):
-        return CommandError(f"{exc}: check --profile / AWS_PROFILE", 2)
-    if isinstance(exc, bex.NoRegionError):
-        return CommandError("no AWS region: pass --region or set AWS_REGION", 2)
-    if isinstance(exc, bex.EndpointConnectionError):
-        return CommandError(f"{exc} (check AWS_ENDPOINT_URL and the network)", 1)
-    if isinstance(exc, bex.ClientError):
-        error = exc.response.get("Error", {})
-        code = error.get("Code", "")
-        message = f"{exc.operation_name}: {code}: {error.get('Message', '')}"
-        if code in (
-            "InvalidClientTokenId",
-            "UnrecognizedClientException",
-            "SignatureDoesNotMatch",
-            "ExpiredToken",
-        ):
-            return CommandError(f"{message} (check your AWS credentials)", 2)
-        return CommandError(message, 1)
-    return None
+    The mapping itself is `rootctl.aws.errors.classify`, shared with the library.
+    """
+    from rootctl.aws.errors import classify
+
+    error = classify(exc)
+    if error is None:
+        return None
+    return CommandError(clean(" ".join(str(error).split())), error.exit_code)
 
 
 class LazyGroup(click.Group):
