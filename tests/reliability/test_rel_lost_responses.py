@@ -110,13 +110,13 @@ def test_delete_converges_in_one_run_when_answers_are_lost(
 ) -> None:
     """Botocore's retries (rootctl's default policy) meet NoSuchEntity: "already gone", ok.
 
-    A third of all changes lose their answer (AssumeRoot too: the session is opened, the
-    client never sees it and asks again), plus 3% ordinary errors before the change.
+    Every third change loses its answer (AssumeRoot too: the session is opened, the client
+    never sees it and asks again), plus every 33rd call an ordinary error before the change.
     """
     sb, config, journal = org
     before = sb.root_state()
     planned = planned_steps(before)
-    sb.set_faults(FaultConfig(error_rate=0.03, lost_response_rate=0.33, seed=30))
+    sb.set_faults(FaultConfig(error_every=33, lost_response_every=3))  # by count: see docs
 
     proc = run_cli(
         sb, "delete-credentials", "-c", str(config), "--reason", "OPS-9 cleanup", "--yes",
@@ -174,7 +174,7 @@ def test_delete_with_no_retries_verifies_lost_answers_and_reports_the_accounts_d
 ) -> None:
     """Retries off: a lost answer is the call's final answer, and the fresh audit decides.
 
-    Half of the changes whose end state an audit can see lose their answer. Each such step
+    Every second change whose end state an audit can see loses its answer. Each such step
     is `verified-gone` (the call's error kept, a note saying why it is done anyway), its
     account ok and verified, exit 0; a virtual MFA device whose deactivation "failed" is
     deleted in the same run once the audit lists it no more. The journal has the failed
@@ -184,7 +184,7 @@ def test_delete_with_no_retries_verifies_lost_answers_and_reports_the_accounts_d
     before = sb.root_state()
     planned = planned_steps(before)
     visible = [change for change in CHANGES if change != "DeleteVirtualMFADevice"]
-    sb.set_faults(FaultConfig(lost_response_rate=0.5, lost_response_actions=visible, seed=7))
+    sb.set_faults(FaultConfig(lost_response_every=2, lost_response_actions=visible))
 
     first = invoke_without_retries(
         monkeypatch, sb, journal, "delete-credentials", "-c", str(config), "--reason", "OPS-9",
@@ -340,10 +340,9 @@ def test_a_failed_call_the_verification_could_not_see_is_reconciled_naming_the_c
     The library API (the same code the CLI runs), to open the delete session before the
     fault is switched on.
     """
-    from rootctl.aws.session import SessionFactory
-    from rootctl.credentials.delete import apply_plan
-    from rootctl.credentials.plan import COMMAND, build_plan
-    from rootctl.credentials.run import CredentialContext
+    from rootctl.api import connect
+    from rootctl.credentials.delete import delete_planned
+    from rootctl.credentials.plan import COMMAND, plan_deletion
     from rootctl.journal import Journal
     from rootctl.org.selection import SelectionSpec
     from rootctl.tasks import Task
@@ -353,9 +352,9 @@ def test_a_failed_call_the_verification_could_not_see_is_reconciled_naming_the_c
         for key, value in sb.env().items():
             monkeypatch.setenv(key, value)
         retries_off(monkeypatch)
-        cc = CredentialContext.open(SessionFactory(), Journal(journal), command=COMMAND, reason="x")
+        cc = connect(journal=Journal(journal)).run(COMMAND, "x")
         report = cc.audit(cc.select(SelectionSpec(accounts=(PAYMENTS_PROD,))))
-        plan = build_plan(report, only=("access-keys",))
+        plan = plan_deletion(report, only=("access-keys",))
         cc.broker.credentials(PAYMENTS_PROD, Task.DELETE)
         sb.set_faults(
             FaultConfig(
@@ -365,7 +364,7 @@ def test_a_failed_call_the_verification_could_not_see_is_reconciled_naming_the_c
             )
         )
 
-        [result] = apply_plan(cc.broker, plan, cc.recorder)
+        [result] = delete_planned(cc.broker, plan, cc.recorder)
 
         sb.set_faults(FaultConfig())
         cc.recorder.journal.close()
