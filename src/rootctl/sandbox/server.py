@@ -152,6 +152,8 @@ class Sandbox:
             self.state, DomainDispatcherApplication(create_backend_app), self._control
         )
         self.app.configure_faults()
+        if self.port:
+            _check_free(self.host, self.port)
         server = make_server(
             self.host, self.port, self.app, threaded=True, request_handler=MotoRequestHandler
         )
@@ -531,6 +533,16 @@ def _json(status: int, body: Any) -> Response:
         {"Content-Type": "application/json"},
         json.dumps(body, default=str).encode("utf-8"),
     )
+
+
+def _check_free(host: str, port: int) -> None:
+    """OSError when the port is taken: werkzeug would print its own advice and sys.exit(1)."""
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as werkzeug binds
+        probe.bind((host, port))
 
 
 def _fixed_id(account_id: str) -> Any:
