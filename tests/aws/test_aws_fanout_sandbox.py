@@ -59,7 +59,9 @@ def test_audit_every_member_account_under_throttling(sb: Sandbox) -> None:
         if a["Id"] != MANAGEMENT and a["Status"] == "ACTIVE"
     )
     assert len(members) > 20
-    sb.set_faults(FaultConfig(throttle_rps=25, fail_assume_root={PAYMENTS_DEV: "AccessDenied"}))
+    sb.set_faults(  # throttling by count (every 4th call): it fires on any machine
+        FaultConfig(throttle_every=4, fail_assume_root={PAYMENTS_DEV: "AccessDenied"})
+    )
     sb.reset_calls()
     opened: list[str] = []
     broker = RootSessionBroker(factory, on_session_opened=lambda a, t, k, e: opened.append(a))

@@ -71,12 +71,12 @@ def org() -> Iterator[Sandbox]:
 def test_lost_assume_root_answers_are_probable_retries_not_outside(
     org: Sandbox, tmp_path: Path
 ) -> None:
-    """An audit whose AssumeRoot answers are lost 40% of the time (500/503 or a dropped
-    connection, the session opened anyway): botocore's retries get a session for every
-    account; each session rootctl never received is a probable retry of the session
+    """An audit whose every second AssumeRoot answer is lost (500/503 or a dropped
+    connection in turn, the session opened anyway; by count, so it fires on any machine):
+    botocore's retries get a session for every account; each session rootctl never received is a probable retry of the session
     rootctl journaled for that account, and none is "started outside rootctl"."""
     sb, journal = org, tmp_path / "journal.db"
-    sb.set_faults(FaultConfig(lost_response_rate=0.4, lost_response_actions=["AssumeRoot"], seed=5))
+    sb.set_faults(FaultConfig(lost_response_every=2, lost_response_actions=["AssumeRoot"]))
     audit = run_cli(sb, "audit", "-o", "json", journal=journal)
     sb.set_faults(FaultConfig())
     assert audit.returncode == 0, audit.stderr[-3000:]
