@@ -34,12 +34,13 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "allow-password-recovery": (
         "rootctl.aws.session",
         "rootctl.org.accounts",
+        "rootctl.run",
         "rootctl.credentials.recovery",
     ),
-    "list-locked": ("rootctl.sessions.context", "rootctl.sessions.s3", "rootctl.sessions.sqs"),
-    "unlock": ("rootctl.sessions.context", "rootctl.sessions.s3", "rootctl.sessions.sqs"),
-    "restore": ("rootctl.sessions.context", "rootctl.sessions.s3", "rootctl.sessions.sqs"),
-    "exec": ("rootctl.sessions.context", "rootctl.sessions.execute"),
+    "list-locked": ("rootctl.run", "rootctl.sessions.s3", "rootctl.sessions.sqs"),
+    "unlock": ("rootctl.run", "rootctl.sessions.s3", "rootctl.sessions.sqs"),
+    "restore": ("rootctl.run", "rootctl.sessions.s3", "rootctl.sessions.sqs"),
+    "exec": ("rootctl.run", "rootctl.sessions.execute"),
     "events": ("rootctl.aws.session", "rootctl.sessions.events"),
     "guardrails render": (),
     "journal": (),
@@ -47,6 +48,7 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "demo": (),
     "permissions": (),
     "completion": (),
+    "schema": (),
 }
 ROOT_SESSION_SERVICES = ("iam:", "s3:", "sqs:")
 

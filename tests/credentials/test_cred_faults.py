@@ -58,8 +58,7 @@ def test_exhausted_retries_give_error_results(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     """Library level, retries off: every failed call makes its account an error value."""
-    from rootctl.aws.session import SessionFactory
-    from rootctl.credentials.run import CredentialContext
+    from rootctl.api import connect
     from rootctl.journal import Journal
     from rootctl.org.selection import SelectionSpec
 
@@ -74,7 +73,7 @@ def test_exhausted_retries_give_error_results(
         for key, value in sb.env().items():
             monkeypatch.setenv(key, value)
         journal = Journal(tmp_path / "j.db")
-        cc = CredentialContext.open(SessionFactory(), journal, command="audit")
+        cc = connect(journal=journal).run("audit", None)
         selection = cc.select(SelectionSpec())
         sb.set_faults(FaultConfig(error_rate=0.1, seed=5))
         report = cc.audit(selection)
@@ -98,8 +97,8 @@ def test_delete_session_refused_after_the_audit(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     """AssumeRoot for the delete task fails in one account: an error value, the rest is done."""
-    from rootctl.aws.session import SessionFactory
-    from rootctl.credentials import CredentialContext, apply_plan, build_plan
+    from rootctl.api import connect
+    from rootctl.credentials import delete_planned, plan_deletion
     from rootctl.credentials.plan import COMMAND
     from rootctl.journal import Journal
     from rootctl.org.selection import SelectionSpec
@@ -108,10 +107,10 @@ def test_delete_session_refused_after_the_audit(
         for key, value in sb.env().items():
             monkeypatch.setenv(key, value)
         journal = Journal(tmp_path / "j.db")
-        cc = CredentialContext.open(SessionFactory(), journal, command=COMMAND, reason="x")
-        plan = build_plan(cc.audit(cc.select(SelectionSpec())))
+        cc = connect(journal=journal).run(COMMAND, "x")
+        plan = plan_deletion(cc.audit(cc.select(SelectionSpec())))
         sb.set_faults(FaultConfig(fail_assume_root={PAYMENTS_PROD: "AccessDenied"}))
-        results = {r.plan.account_id: r for r in apply_plan(cc.broker, plan, cc.recorder)}
+        results = {r.plan.account_id: r for r in delete_planned(cc.broker, plan, cc.recorder)}
         failed = results.pop(PAYMENTS_PROD)
         assert failed.status == "error" and failed.error is not None
         assert failed.error.code == "AccessDenied" and failed.steps == ()

@@ -12,10 +12,9 @@ from pathlib import Path
 import pytest
 from cred_helpers import changes, cli_env, is_clean, journal_entries, run_cli, targets
 
-from rootctl.aws.session import SessionFactory
+from rootctl.api import connect
 from rootctl.credentials.delete import record_plans
-from rootctl.credentials.plan import COMMAND, build_plan
-from rootctl.credentials.run import CredentialContext
+from rootctl.credentials.plan import COMMAND, plan_deletion
 from rootctl.journal import Journal, Recorder
 from rootctl.org.selection import SelectionSpec
 from rootctl.sandbox import FaultConfig, Sandbox
@@ -98,9 +97,9 @@ def _planned(sb: Sandbox, journal: Path, mp: pytest.MonkeyPatch, only: str) -> R
     """Journal a plan for PAYMENTS_PROD as a run does before its first change."""
     for key, value in sb.env().items():
         mp.setenv(key, value)
-    cc = CredentialContext.open(SessionFactory(), Journal(journal), command=COMMAND, reason="x")
+    cc = connect(journal=Journal(journal)).run(COMMAND, "x")
     report = cc.audit(cc.select(SelectionSpec(accounts=(PAYMENTS_PROD,))))
-    record_plans(build_plan(report, only=(only,)), cc.recorder)
+    record_plans(plan_deletion(report, only=(only,)), cc.recorder)
     return cc.recorder
 
 

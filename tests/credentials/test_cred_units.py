@@ -22,7 +22,8 @@ from rootctl.credentials.models import (
     SigningCertificate,
     mfa_type,
 )
-from rootctl.credentials.plan import KINDS, Step, build_plan, parse_only
+from rootctl.cli.credentials import parse_only
+from rootctl.credentials.plan import KINDS, Step, parse_kinds, plan_deletion
 from rootctl.credentials.resume import unfinished_steps
 from rootctl.errors import UsageError
 from rootctl.journal import Journal, Recorder
@@ -76,10 +77,10 @@ def test_selection() -> None:
 @pytest.mark.parametrize(
     ("spec", "message"),
     [
-        (SelectionSpec(accounts=("999999999999",)), "--accounts: account 999999999999 not in"),
-        (SelectionSpec(exclude=("999999999999",)), "--exclude"),
-        (SelectionSpec(ous=("/root/workload",)), "--ou: no OU /root/workload"),
-        (SelectionSpec(exclude_ous=("/root/x",)), "--exclude-ou"),
+        (SelectionSpec(accounts=("999999999999",)), "^selected account 999999999999 not in"),
+        (SelectionSpec(exclude=("999999999999",)), "^excluded account 999999999999"),
+        (SelectionSpec(ous=("/root/workload",)), "^selected OU /root/workload is not"),
+        (SelectionSpec(exclude_ous=("/root/x",)), "^excluded OU /root/x"),
         (SelectionSpec(accounts=(MGMT, D)), "no account AssumeRoot can target"),
         (SelectionSpec(accounts=(A,), exclude=(A,)), "selection is empty"),
     ],
@@ -95,6 +96,10 @@ def test_parse_only() -> None:
     for bad in ("", "passwords", "password,keys"):
         with pytest.raises(UsageError, match="--only"):
             parse_only(bad)
+    assert parse_kinds(["mfa-devices", " password"]) == ("password", "mfa-devices")
+    for kinds in ([], ["keys"], ["password", "passwords"]):
+        with pytest.raises(UsageError, match=r"^(nothing|keys|passwords) is not a credential kind"):
+            parse_kinds(kinds)
 
 
 def t(day: int) -> datetime:
@@ -127,7 +132,7 @@ def test_plan_order_exceptions_and_only() -> None:
     )
     report = report_with(ok(A, ROOT), ok(B, ROOT), ok(C, RootCredentials()))
     exceptions = config.root_credentials.active_exceptions(date(2025, 1, 1))
-    plan = build_plan(report, exceptions=exceptions)
+    plan = plan_deletion(report, exceptions=exceptions)
     first, second = plan.accounts
     assert [s.action for s in first.steps] == [
         "delete-login-profile",
@@ -142,7 +147,7 @@ def test_plan_order_exceptions_and_only() -> None:
         ("password", "config exception until 2099-01-01: r")
     ]
     assert C not in [p.account_id for p in plan.accounts]
-    only = build_plan(report, only=("mfa-devices",))
+    only = plan_deletion(report, only=("mfa-devices",))
     assert {s.kind for p in only.accounts for s in p.steps} == {"mfa-devices"}
     assert {k.reason for p in only.accounts for k in p.kept} == {"not selected by --only"}
 
@@ -151,7 +156,7 @@ def test_unfinished_steps_resume_and_reconcile(tmp_path: Path) -> None:
     serial = "arn:aws:iam::222222222222:mfa/root-account-mfa-device"
     journal = Journal(tmp_path / "j.db")
     recorder = Recorder(journal, "delete-credentials", "op")
-    plan = build_plan(report_with(ok(A, ROOT)))
+    plan = plan_deletion(report_with(ok(A, ROOT)))
     recorder.append(
         action="plan", outcome="planned", account_id=A, before=plan.accounts[0].to_dict()
     )
@@ -171,7 +176,7 @@ def test_unfinished_steps_resume_and_reconcile(tmp_path: Path) -> None:
     now = RootCredentials(
         signing_certificates=ROOT.signing_certificates, mfa_devices=ROOT.mfa_devices[1:]
     )
-    again = build_plan(report_with(ok(A, now)), unfinished=unfinished_steps(journal, [A]))
+    again = plan_deletion(report_with(ok(A, now)), unfinished=unfinished_steps(journal, [A]))
     account = again.accounts[0]
     assert [(s.action, s.target) for s in account.steps] == [
         ("delete-signing-certificate", "CERT1"),
@@ -283,9 +288,11 @@ class FakeBroker:
         """The session opens (delete_account opens it before the first step)."""
 
     def call(self, account_id: str, task: Task, service: str, fn: Any) -> Any:
-        if task is Task.AUDIT:
-            return self.remaining
         return fn(self.iam)
+
+    def run(self, account_id: str, task: Task, fn: Any) -> Any:
+        assert task is Task.AUDIT  # the verification read
+        return self.remaining
 
     def evict(self, account_id: str, task: Task) -> None:
         self.evicted.append((account_id, task))
@@ -294,7 +301,7 @@ class FakeBroker:
 def test_delete_account_outcomes(tmp_path: Path) -> None:
     from rootctl.credentials.delete import delete_account
 
-    plan = build_plan(report_with(ok(A, ROOT))).accounts[0]
+    plan = plan_deletion(report_with(ok(A, ROOT))).accounts[0]
     iam = FakeIam(
         {
             "deactivate_mfa_device": "EntityTemporarilyUnmodifiable",

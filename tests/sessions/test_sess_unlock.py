@@ -111,13 +111,15 @@ def test_restore_puts_back_a_policy_equal_as_json(
     assert unlock.exit_code == 0, unlock.output
     backup = journal(tmp_path).list(action="delete-policy", outcome="planned")[0]
 
-    restored = run("restore", str(backup.id), "--yes")
+    restored = run("restore", str(backup.id), "--yes", "--allow-lockout")
     assert restored.exit_code == 0, restored.output
     assert json.loads(bucket_policy(enabled_sandbox, STATE) or "") == json.loads(original)
     entry = journal(tmp_path).list(action="restore-policy")[-1]
     assert (entry.outcome, entry.task_policy) == ("ok", Task.S3_UNLOCK.value)
 
-    again = run("restore", str(backup.id), "--yes")  # already in place: nothing to do
+    again = run(
+        "restore", str(backup.id), "--yes", "--allow-lockout"
+    )  # already in place: nothing to do
     assert again.exit_code == 0 and "already" not in again.stderr
     assert "nothing to change" in again.stdout
 
@@ -139,7 +141,7 @@ def test_unlock_sqs_by_url_then_restore(run: Run, enabled_sandbox: Sandbox, tmp_
     backup = journal(tmp_path).list(action="delete-policy", outcome="planned")[0]
     assert backup.task_policy == Task.SQS_UNLOCK.value and backup.before == original
 
-    restored = run("restore", str(backup.id), "--yes")
+    restored = run("restore", str(backup.id), "--yes", "--allow-lockout")
     assert restored.exit_code == 0, restored.output
     assert json.loads(queue_policy(enabled_sandbox) or "") == json.loads(original)
 

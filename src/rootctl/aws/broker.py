@@ -13,13 +13,15 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 from botocore.exceptions import ClientError
 
 from rootctl.aws.retry import DEFAULT_BACKOFF, Backoff, call_with_backoff
+from rootctl.aws.root_session import RootSession
 from rootctl.aws.session import Credentials, SessionFactory, acting_as, as_usage_error
 from rootctl.errors import UsageError, code_is
 from rootctl.tasks import MAX_ROOT_SESSION_SECONDS, Task
@@ -214,6 +216,40 @@ class RootSessionBroker:
         credentials = self.credentials(account_id, task)
         return self.factory.client(service, credentials=credentials, region=region)
 
+    @contextmanager
+    def session(
+        self, account_id: str, task: Task, region: str | None = None
+    ) -> Iterator[RootSession]:
+        """`with broker.session(account, task) as s:` -- `s.iam`, `s.s3`, `s.sqs` sign as the
+        (account, task) root session inside the block only (opened or reused from the cache,
+        journaled by `on_session_opened` before its first use)."""
+        credentials = self.credentials(account_id, task)
+        with acting_as(credentials):
+            yield RootSession(account_id, task, credentials, self.factory, region or self.region)
+
+    def run(
+        self,
+        account_id: str,
+        task: Task,
+        fn: Callable[[RootSession], R],
+        region: str | None = None,
+    ) -> R:
+        """`fn(session)` inside the (account, task) session; on ExpiredToken, reopen once.
+
+        Sessions are refreshed before the margin, but a long per-account step (or clock
+        skew) can still outlive one; one retry with a new session covers that.
+        """
+        with self.session(account_id, task, region) as session:
+            try:
+                return fn(session)
+            except ClientError as exc:
+                if not code_is(exc, *EXPIRED_CODES):
+                    raise
+                expired = session.access_key_id
+        self.evict(account_id, task, expired)
+        with self.session(account_id, task, region) as session:
+            return fn(session)
+
     def call(
         self,
         account_id: str,
@@ -222,23 +258,5 @@ class RootSessionBroker:
         fn: Callable[[Any], R],
         region: str | None = None,
     ) -> R:
-        """`fn(client)` acting as the (account, task) session; on ExpiredToken, reopen once.
-
-        `client` is the factory's shared acting client (no client is built per session):
-        it signs as this session only inside `fn`, on this thread and on work `fn` hands to
-        other threads with `contextvars.copy_context().run`. Do not keep it after `fn`.
-
-        Sessions are refreshed before the margin, but a long per-account step (or clock
-        skew) can still outlive one; one retry with a new session covers that.
-        """
-        client = self.factory.acting_client(service, region)
-        credentials = self.credentials(account_id, task)
-        try:
-            with acting_as(credentials):
-                return fn(client)
-        except ClientError as exc:
-            if not code_is(exc, *EXPIRED_CODES):
-                raise
-            self.evict(account_id, task, credentials.access_key_id)
-        with acting_as(self.credentials(account_id, task)):
-            return fn(client)
+        """`fn(client)` with the session's `service` client: `run` for one-client work."""
+        return self.run(account_id, task, lambda session: fn(session.client(service)), region)

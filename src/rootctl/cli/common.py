@@ -1,13 +1,12 @@
 """Shared CLI plumbing: options every command uses, the runtime they build, confirmation.
 
-Commands stay thin: parse flags, build a `Runtime`, call the library, render, exit.
+Commands stay thin: parse flags, get the facade (`runtime`), call it, render, exit.
 """
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -16,81 +15,34 @@ import click
 from rootctl.errors import UsageError
 
 if TYPE_CHECKING:
-    from rootctl.aws.session import SessionFactory
-    from rootctl.config import RootctlConfig
-    from rootctl.journal import Journal
+    from rootctl.api import Rootctl
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 OUTPUT_FORMATS = ("table", "json")
 
 
-@dataclass
-class Runtime:
-    """What a command needs to act: AWS sessions, the config, the journal."""
-
-    profile: str | None
-    region: str | None
-    config_path: Path | None = None
-    journal_path: Path | None = None
-    _factory: SessionFactory | None = field(default=None, repr=False)
-    _config: RootctlConfig | None = field(default=None, repr=False)
-    _journal: Journal | None = field(default=None, repr=False)
-
-    @property
-    def factory(self) -> SessionFactory:
-        if self._factory is None:
-            from rootctl.aws.session import SessionFactory
-
-            self._factory = SessionFactory(profile=self.profile, region=self.region)
-        return self._factory
-
-    @property
-    def config(self) -> RootctlConfig:
-        if self._config is None:
-            from rootctl.config import load_config
-
-            self._config = load_config(self.config_path)
-        return self._config
-
-    @property
-    def journal(self) -> Journal:
-        if self._journal is None:
-            from rootctl.journal import Journal
-
-            self._journal = Journal(self.journal_path or Journal.default_path())
-        return self._journal
-
-    def existing_journal(self) -> Journal:
-        """The journal for commands that read entries from it: a missing file is bad input."""
-        if self._journal is None:
-            from rootctl.journal import Journal
-
-            self._journal = Journal(self.journal_path or Journal.default_path(), create=False)
-        return self._journal
-
-    def operator_arn(self) -> str:
-        return self.factory.caller_identity().arn
-
-    def close(self) -> None:
-        if self._journal is not None:
-            self._journal.close()
-
-
 def runtime(
     ctx: click.Context, *, config: Path | None = None, journal: Path | None = None
-) -> Runtime:
-    """Build the runtime from the global options (--profile, --region) and the command's own."""
+) -> Rootctl:
+    """The facade, from the global options (--profile, --region) and the command's own.
+
+    The config is loaded on first use, so commands that need none (status, events) are not
+    stopped by a broken ./rootctl.yaml; every command that needs it loads it before any AWS
+    call. The journal is closed when the command ends.
+    """
+    from rootctl.api import Rootctl
+
     root = ctx.find_root()
     obj = root.obj or {}
-    rt = Runtime(
+    rc = Rootctl(
         profile=obj.get("profile"),
         region=obj.get("region"),
-        config_path=config,
-        journal_path=journal,
+        config=config,
+        journal_ref=journal,
     )
-    ctx.call_on_close(rt.close)
-    return rt
+    ctx.call_on_close(rc.close)
+    return rc
 
 
 def config_option(fn: F) -> F:

@@ -1,8 +1,8 @@
 """`rootctl audit`, `rootctl delete-credentials`, `rootctl allow-password-recovery`.
 
-Parsing and rendering only: the work is `rootctl.credentials` (audit, plan, delete,
-recovery) run through `CredentialContext`. Every flag is validated before the first AWS
-call, and the selection is resolved against the organization before any AssumeRoot.
+Parsing and rendering only: each command is one or two calls of the facade
+(`rootctl.api.Rootctl`), which owns every rule and journal entry. Every flag is validated
+before the first AWS call.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
@@ -25,18 +24,16 @@ from rootctl.cli.common import (
     require_reason,
     runtime,
 )
-from rootctl.errors import RootctlError, UsageError
+from rootctl.errors import UsageError
 from rootctl.reports.base import report_formats
+from rootctl.text import clean
 
 if TYPE_CHECKING:
-    from rootctl.cli.common import Runtime
-    from rootctl.config import RootctlConfig
+    from rootctl.api import DeletionRun, PlannedDeletion, ProgressFactory
     from rootctl.credentials.delete import AccountDeletion
     from rootctl.credentials.models import AuditReport
-    from rootctl.credentials.plan import DeletePlan
-    from rootctl.credentials.run import CredentialContext
-    from rootctl.org.selection import Selection, SelectionSpec
-    from rootctl.tasks import Task
+    from rootctl.credentials.plan import DeletionPlan
+    from rootctl.org.selection import SelectionSpec
 
 F = TypeVar("F", bound=Callable[..., Any])
 EXIT_FINDINGS = 3
@@ -98,38 +95,12 @@ def parse_selection(
     )
 
 
-def _check_task(config: RootctlConfig, *tasks: Task) -> None:
-    for task in tasks:
-        if not config.root_sessions.allows(task):
-            raise UsageError(
-                f"root_sessions.allowed_tasks in the config does not allow {task.short_name} "
-                f"({task.value}): add it to run this command"
-            )
-
-
-def _context(
-    rt: Runtime, command: str, concurrency: int, reason: str | None = None
-) -> CredentialContext:
-    from rootctl.aws.session import SessionFactory
-    from rootctl.credentials.run import CredentialContext
-
-    factory = SessionFactory(profile=rt.profile, region=rt.region, concurrency=concurrency)
-    return CredentialContext.open(
-        factory,
-        rt.journal,
-        command=command,
-        reason=reason,
-        concurrency=concurrency,
-        session_seconds=rt.config.root_sessions.max_session_seconds,
-    )
-
-
-def _run_audit(cc: CredentialContext, selection: Selection, output: str) -> AuditReport:
+def _progress(output: str) -> ProgressFactory:
+    """A bar per phase on a TTY for human formats; nothing on a pipe or for JSON/CSV."""
     from rootctl.progress import progress_for, should_show_progress
 
-    total = len(selection.targets)
-    with progress_for(total, should_show_progress(output), "Auditing root credentials") as bar:
-        return cc.audit(selection, progress=bar)
+    shown = should_show_progress(output)
+    return lambda total, label: progress_for(total, shown, label)
 
 
 def require_tty_or_yes(yes: bool, dry_run: bool) -> None:
@@ -186,17 +157,14 @@ def audit(
     """
     from rootctl.fanout import check_concurrency
     from rootctl.reports import writer_for
-    from rootctl.tasks import Task
 
     spec = parse_selection(accounts, ous, exclude, exclude_ous)
     check_concurrency(concurrency)
     writer = writer_for(output)
     if out_path is not None and not out_path.parent.is_dir():
         raise UsageError(f"--out: directory {out_path.parent} does not exist")
-    rt = runtime(ctx, config=config_path, journal=journal_path)
-    _check_task(rt.config, Task.AUDIT)
-    cc = _context(rt, "audit", concurrency)
-    report = _run_audit(cc, cc.select(spec), output)
+    rc = runtime(ctx, config=config_path, journal=journal_path)
+    report = rc.audit(spec, concurrency=concurrency, progress=_progress(output))
     if out_path is None:
         writer.write(report, sys.stdout)
     else:
@@ -253,91 +221,77 @@ def delete_credentials(
     Accounts under an active root_credentials exception in the config keep what the
     exception lists. Safe to interrupt and run again: it finishes what is left.
     """
-    from rootctl.credentials.plan import COMMAND, parse_only
     from rootctl.fanout import check_concurrency
-    from rootctl.tasks import Task
 
     spec = parse_selection(accounts, ous, exclude, exclude_ous)
     kinds = parse_only(only)
     reason_text = require_reason(reason, dry_run)
     check_concurrency(concurrency)
     require_tty_or_yes(yes, dry_run)
-    rt = runtime(ctx, config=config_path, journal=journal_path)
-    _check_task(rt.config, Task.AUDIT, Task.DELETE)
-    if not dry_run:
-        rt.config.root_sessions.check_reason(reason_text)
-    cc = _context(rt, COMMAND, concurrency, reason_text)
-    selection = cc.select(spec)
-    plan = _make_plan(cc, rt, selection, kinds, output)
-    console_out = sys.stdout if output == "table" else sys.stderr
-    _print_plan(plan, console_out)
-    if dry_run or not plan.changes:
-        _finish_without_changes(ctx, plan, cc, output, dry_run)
-    steps, count = plan.step_count(), len(plan.changes)
-    if not confirm(f"Delete {steps} root credentials in {count} accounts?", yes):
-        raise click.Abort()
-    results = _apply(cc, plan, output)
-    _print_results(results, console_out)
-    if output == "json":
-        _print_json(plan, results, cc, dry_run=False)
-    failed = any(r.status == "error" for r in results) or plan.audit.summary.errors > 0
-    ctx.exit(1 if failed else 0)
-
-
-def _make_plan(
-    cc: CredentialContext, rt: Runtime, selection: Selection, kinds: tuple[str, ...], output: str
-) -> DeletePlan:
-    from rootctl.credentials.plan import active_exceptions, build_plan
-    from rootctl.credentials.resume import unfinished_steps
-
-    today = datetime.now(UTC).date()
-    for expired in rt.config.root_credentials.expired_exceptions(today).values():
-        _err(
-            f"note: the exception for {expired.account_id} expired on {expired.expires}: its "
-            "credentials are planned like any other account's (renew or remove it in the config)"
-        )
-    report = _run_audit(cc, selection, output)
-    unfinished = unfinished_steps(rt.journal, [a.id for a in selection.targets])
-    return build_plan(
-        report, only=kinds, exceptions=active_exceptions(rt.config, today), unfinished=unfinished
+    rc = runtime(ctx, config=config_path, journal=journal_path)
+    progress = _progress(output)
+    planned = rc.plan_deletion(
+        spec,
+        only=kinds,
+        reason=reason_text,
+        dry_run=dry_run,
+        concurrency=concurrency,
+        progress=progress,
     )
-
-
-def _finish_without_changes(
-    ctx: click.Context, plan: DeletePlan, cc: CredentialContext, output: str, dry_run: bool
-) -> None:
-    from rootctl.credentials.delete import record_plans
-
-    if not dry_run:
-        record_plans(plan, cc.recorder)  # journals what interrupted runs did; no AWS call
+    for note in planned.notes:
+        _err(f"note: {clean(note)}")
+    console_out = sys.stdout if output == "table" else sys.stderr
+    _print_plan(planned.plan, console_out)
+    if dry_run:
+        if output == "json":
+            _print_json(planned, None, dry_run=True)
+        _err("Dry run: nothing changed.")
+        ctx.exit(1 if planned.plan.audit.summary.errors else 0)
+    if planned.changes and not confirm(
+        f"Delete {planned.steps} root credentials in {planned.changes} accounts?", yes
+    ):
+        raise click.Abort()
+    done = rc.delete(planned, progress=progress)
+    if done.results:
+        _print_results(list(done.results), console_out)
+    else:
+        _err("Nothing to delete.")
     if output == "json":
-        _print_json(plan, None, cc, dry_run=dry_run)
-    _err("Dry run: nothing changed." if dry_run else "Nothing to delete.")
-    ctx.exit(1 if plan.audit.summary.errors else 0)
+        _print_json(planned, done, dry_run=False)
+    ctx.exit(1 if done.failed else 0)
 
 
-def _apply(cc: CredentialContext, plan: DeletePlan, output: str) -> list[AccountDeletion]:
-    from rootctl.credentials.delete import apply_plan
-    from rootctl.progress import progress_for, should_show_progress
+def parse_only(only: str | None) -> tuple[str, ...]:
+    """`--only password,mfa-devices` -> the kinds (every kind without the flag)."""
+    from rootctl.credentials.plan import KINDS, parse_kinds
 
-    total = len(plan.changes)
-    with progress_for(total, should_show_progress(output), "Deleting root credentials") as bar:
-        return apply_plan(cc.broker, plan, cc.recorder, concurrency=cc.concurrency, progress=bar)
+    if only is None:
+        return KINDS
+    try:
+        return parse_kinds(only.split(","))
+    except UsageError as exc:
+        raise UsageError(f"--only: {exc}") from None
 
 
-def _print_json(
-    plan: DeletePlan, results: list[AccountDeletion] | None, cc: CredentialContext, dry_run: bool
-) -> None:
-    from rootctl.credentials.run import delete_report
+def _print_json(planned: PlannedDeletion, done: DeletionRun | None, dry_run: bool) -> None:
+    from rootctl.credentials.report import delete_report
 
+    run_id = (
+        done.run_id if done is not None else (planned.run.recorder.run_id if planned.run else "")
+    )
+    operator = planned.plan.audit.operator
     document = delete_report(
-        plan, results, operator=cc.operator, run_id=cc.recorder.run_id, dry_run=dry_run
+        planned.plan,
+        list(done.results) if done is not None else None,
+        operator=operator,
+        run_id=run_id,
+        dry_run=dry_run,
     )
     json.dump(document, sys.stdout, indent=2, ensure_ascii=False)
     sys.stdout.write("\n")
 
 
-def _print_plan(plan: DeletePlan, out: TextIO) -> None:
+def _print_plan(plan: DeletionPlan, out: TextIO) -> None:
     from rootctl.reports.delete_table import render_plan
 
     render_plan(plan, out)
@@ -372,63 +326,24 @@ def allow_password_recovery(
     Refused when the account already has a root password.
     """
     from rootctl.config import parse_account_id
-    from rootctl.credentials import recovery
-    from rootctl.org.selection import SelectionSpec
-    from rootctl.tasks import Task
 
     account_id = parse_account_id(account, flag="ACCOUNT")
     reason_text = require_reason(reason, dry_run)
     require_tty_or_yes(yes, dry_run)
-    rt = runtime(ctx, config=config_path, journal=journal_path)
-    _check_task(rt.config, Task.CREATE_PASSWORD)
-    if not dry_run:
-        rt.config.root_sessions.check_reason(reason_text)
-    cc = _context(rt, recovery.COMMAND, 1, reason_text)
-    target = cc.select(SelectionSpec(accounts=(account_id,))).targets[0]
-    created = recovery.existing_password(cc.broker, account_id)
-    if created is not None:
-        refused = recovery.refusal(account_id, created)
-        _record_refusal(cc, refused)
-        raise RootctlError(refused.error.message if refused.error else "refused")
-    _warn_without_exception(rt.config, account_id)
+    rc = runtime(ctx, config=config_path, journal=journal_path)
+    planned = rc.plan_password_recovery(account_id, reason=reason_text, dry_run=dry_run)
+    for warning in planned.warnings:
+        _err(f"warning: {clean(warning)}")
+    target = planned.account
     click.echo(
         f"Plan: create a root login profile without a password in {account_id} "
-        f"({target.name}, {target.ou_path}); the owner of the root email address can then "
-        "set a password with 'Forgot password'."
+        f"({clean(target.name)}, {clean(target.ou_path)}); the owner of the root email address "
+        "can then set a password with 'Forgot password'."
     )
     if dry_run:
         _err("Dry run: nothing changed.")
         ctx.exit(0)
     if not confirm(f"Allow password recovery for {account_id}?", yes):
         raise click.Abort()
-    result = recovery.allow_password_recovery(cc.broker, account_id, cc.recorder)
-    if result.status != "ok":
-        raise RootctlError(result.error.message if result.error else result.status)
+    rc.allow_password_recovery(planned)
     click.echo(f"Password recovery allowed for {account_id} (login profile created).")
-
-
-def _record_refusal(cc: CredentialContext, refused: Any) -> None:
-    from rootctl.results import iso
-    from rootctl.tasks import Task
-
-    cc.recorder.append(
-        action="create-login-profile",
-        outcome="refused",
-        account_id=refused.account_id,
-        task=Task.CREATE_PASSWORD,
-        target="login-profile",
-        before={"login_profile": {"created": iso(refused.created)}},
-        error=refused.error.message if refused.error else None,
-    )
-
-
-def _warn_without_exception(config: RootctlConfig, account_id: str) -> None:
-    today = datetime.now(UTC).date()
-    exception = config.root_credentials.active_exceptions(today).get(account_id)
-    if exception is not None and "password" in {str(k.value) for k in exception.keep}:
-        return
-    _err(
-        f"warning: {account_id} has no active root_credentials exception keeping its password: "
-        "the next delete-credentials run will delete the password again. Add an exception "
-        f"(root_credentials.exceptions: account_id: '{account_id}', keep: [password], reason, expires)."
-    )

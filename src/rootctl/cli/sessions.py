@@ -8,7 +8,6 @@ checked before a root session is opened.
 from __future__ import annotations
 
 import json
-import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -25,17 +24,17 @@ from rootctl.cli.common import (
     runtime,
 )
 from rootctl.errors import UsageError
+from rootctl.text import clean, clean_block, clean_json
 
 if TYPE_CHECKING:
-    from rootctl.cli.common import Runtime
-    from rootctl.sessions.context import PrivilegedContext
+    from rootctl.api import PlannedPolicyChange, Rootctl
     from rootctl.sessions.operations import LockRow
     from rootctl.sessions.policy import Kind
-    from rootctl.sessions.resources import PolicyResource
     from rootctl.sessions.sqs import QueueRef
-    from rootctl.sessions.unlock import ChangeResult, PolicyPlan
+    from rootctl.sessions.unlock import PolicyChange, PolicyPlan
 
 F = TypeVar("F", bound=Callable[..., Any])
+REPLACEMENT = "the replacement policy"  # how the facade names the --replace-with text
 
 
 def account_option(fn: F) -> F:
@@ -62,12 +61,6 @@ def _region(text: str | None) -> str | None:
     from rootctl.aws.session import check_region
 
     return check_region(text) if text else None
-
-
-def _context(rt: Runtime, command: str, reason: str | None) -> PrivilegedContext:
-    from rootctl.sessions.context import PrivilegedContext
-
-    return PrivilegedContext(rt.factory, rt.config, rt.journal, command, reason)
 
 
 def _confirmable(yes: bool, dry_run: bool) -> None:
@@ -144,70 +137,67 @@ def _unlock(
     config_path: Path | None,
     journal_path: Path | None,
 ) -> None:
-    from rootctl.sessions.operations import prepare_unlock
-    from rootctl.sessions.rules import reason_or_default
-
     account_id = _account(account)
     where = _region(region) or (name.region if not isinstance(name, str) else None)
-    rt = runtime(ctx, config=config_path, journal=journal_path)
-    replacement = _replacement(replace_with, kind, account_id, name, where or rt.factory.region)
+    rc = runtime(ctx, config=config_path, journal=journal_path)
+    replacement = _read_replacement(replace_with)
     _confirmable(yes, dry_run)
-    if dry_run:
-        reason = reason_or_default(rt.config, reason, "dry run")
-    pctx = _context(rt, f"unlock {kind}", reason)
-    resource, plan = prepare_unlock(pctx, kind, account_id, name, replacement, where)
-    _finish(ctx, pctx, resource, plan, dry_run=dry_run, yes=yes)
+    try:
+        planned = rc.plan_unlock(
+            kind,
+            account_id,
+            name,
+            replacement=replacement,
+            region=where,
+            reason=reason,
+            dry_run=dry_run,
+        )
+    except UsageError as exc:
+        if replace_with is not None and str(exc).startswith(REPLACEMENT):
+            raise UsageError(
+                str(exc).replace(REPLACEMENT, f"--replace-with {replace_with}", 1)
+            ) from None
+        raise
+    _finish(ctx, rc, planned, dry_run=dry_run, yes=yes)
 
 
-def _replacement(
-    path: Path | None, kind: Kind, account_id: str, name: str | QueueRef, region: str
-) -> str | None:
-    """The --replace-with text, checked as JSON, as a policy, and as not another lockout."""
+def _read_replacement(path: Path | None) -> str | None:
+    """The --replace-with file's text (checked as a policy by the facade)."""
     if path is None:
         return None
-    from rootctl.sessions.policy import analyze, parse_policy_text, resource_arn
-
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise UsageError(f"--replace-with {path}: not UTF-8 text (a JSON policy file)") from None
     except OSError as exc:
         raise UsageError(f"--replace-with {path}: cannot read it ({exc.strerror})") from None
-    document = parse_policy_text(text, f"--replace-with {path}")
-    plain = name if isinstance(name, str) else name.name
-    analysis = analyze(document, kind, account_id, resource_arn(kind, account_id, plain, region))
-    if analysis.locked:
-        labels = ", ".join(s.label for s in analysis.statements)
-        raise UsageError(
-            f"--replace-with {path}: this policy denies every principal too ({labels}); "
-            "it would lock the resource again"
-        )
-    return text
 
 
 def _finish(
     ctx: click.Context,
-    pctx: PrivilegedContext,
-    resource: PolicyResource,
-    plan: PolicyPlan,
+    rc: Rootctl,
+    planned: PlannedPolicyChange,
     *,
     dry_run: bool,
     yes: bool,
 ) -> None:
     """Show the plan; then dry run, nothing to do, declined, or apply and report."""
-    from rootctl.sessions.unlock import apply_plan, record_not_applied
-
+    plan = planned.plan
     _show_plan(plan)
+    for warning in planned.warnings:
+        click.echo(f"warning: {clean(warning)}", err=True)
     if plan.change == "none":
-        apply_plan(plan, resource, pctx.recorder)
+        rc.apply_policy_change(planned)
         return
     if dry_run:
-        record_not_applied(plan, pctx.recorder, "dry run")
+        rc.skip_policy_change(planned, "dry run")
         click.echo("Dry run: nothing changed.")
         return
-    if not confirm(f"{plan.summary()}?", yes):
-        record_not_applied(plan, pctx.recorder, "not confirmed")
+    if not confirm(f"{clean(plan.summary())}?", yes):
+        rc.skip_policy_change(planned, "not confirmed")
         click.echo("Nothing changed.", err=True)
         ctx.exit(1)
-    result = apply_plan(plan, resource, pctx.recorder)
+    result = rc.apply_policy_change(planned)
     _show_result(result)
     if result.outcome == "error":
         ctx.exit(1)
@@ -218,10 +208,10 @@ def _show_plan(plan: PolicyPlan) -> None:
 
     where = f"{plan.noun} {plan.name} in account {plan.account_id} ({plan.arn})"
     if plan.current is None:
-        click.echo(f"The {where} has no policy.")
+        click.echo(f"The {clean(where)} has no policy.")
     else:
-        click.echo(f"Policy of the {where}:")
-        click.echo(render(plan.current))
+        click.echo(f"Policy of the {clean(where)}:")
+        click.echo(clean_block(render(plan.current)))
         locks = plan.lock_lines()
         if locks:
             click.echo(
@@ -230,14 +220,14 @@ def _show_plan(plan: PolicyPlan) -> None:
                 else "Lock analysis:"
             )
             for line in locks:
-                click.echo(line)
+                click.echo(clean(line))
     if plan.new_policy is not None and plan.change != "none":
         click.echo("New policy:")
-        click.echo(render(plan.new_policy))
-    click.echo(f"Plan: {plan.summary()}")
+        click.echo(clean_block(render(plan.new_policy)))
+    click.echo(f"Plan: {clean(plan.summary())}")
 
 
-def _show_result(result: ChangeResult) -> None:
+def _show_result(result: PolicyChange) -> None:
     plan = result.plan
     if result.backup_entry_id is not None and plan.current is not None:
         click.echo(
@@ -247,21 +237,26 @@ def _show_result(result: ChangeResult) -> None:
     if result.outcome == "ok":
         done = {"delete-policy": "Deleted the policy", "replace-policy": "Replaced the policy"}
         click.echo(
-            f"{done.get(plan.change, 'Restored the policy')} of {plan.noun} {plan.name}; "
+            f"{done.get(plan.change, 'Restored the policy')} of {plan.noun} {clean(plan.name)}; "
             f"verified by reading it back (journal entry {result.entry_id})."
         )
         if result.note is not None:
-            click.echo(f"note: {result.note}", err=True)
+            click.echo(f"note: {clean(result.note)}", err=True)
     else:
-        click.echo(f"error: {result.error} (journal entry {result.entry_id})", err=True)
+        click.echo(f"error: {clean(result.error)} (journal entry {result.entry_id})", err=True)
 
 
 # ------------------------------------------------------------------------------- restore
 
 
 @click.command()
-@click.argument("entry_id", type=click.IntRange(min=1))
+@click.argument("entry_id", type=click.IntRange(min=1, max=2**63 - 1))
 @region_option
+@click.option(
+    "--allow-lockout",
+    is_flag=True,
+    help="Restore even a policy that denies every principal (it locks the resource again).",
+)
 @change_options
 @config_option
 @journal_option
@@ -270,6 +265,7 @@ def restore(
     ctx: click.Context,
     entry_id: int,
     region: str | None,
+    allow_lockout: bool,
     reason: str | None,
     dry_run: bool,
     yes: bool,
@@ -281,16 +277,20 @@ def restore(
     Uses the same task session as the unlock (S3UnlockBucketPolicy or SQSUnlockQueuePolicy)
     and verifies that the policy read back equals the backup as JSON.
     """
-    from rootctl.sessions.operations import backup_of, prepare_restore
-    from rootctl.sessions.rules import reason_or_default
-
-    rt = runtime(ctx, config=config_path, journal=journal_path)
-    backup = backup_of(rt.existing_journal().get(entry_id))
+    rc = runtime(ctx, config=config_path, journal=journal_path)
     _confirmable(yes, dry_run)
-    reason = reason_or_default(rt.config, reason, f"restore of journal entry {entry_id}")
-    pctx = _context(rt, "restore", reason)
-    resource, plan = prepare_restore(pctx, backup, _region(region))
-    _finish(ctx, pctx, resource, plan, dry_run=dry_run, yes=yes)
+    try:
+        planned = rc.plan_restore(
+            entry_id, region=_region(region), reason=reason, allow_lockout=allow_lockout
+        )
+    except UsageError as exc:
+        from rootctl.sessions.operations import LOCKOUT_CONSENT
+
+        if str(exc).endswith(LOCKOUT_CONSENT):
+            message = str(exc).removesuffix(LOCKOUT_CONSENT)
+            raise UsageError(f"{message}; pass --allow-lockout to restore it anyway") from None
+        raise
+    _finish(ctx, rc, planned, dry_run=dry_run, yes=yes)
 
 
 # ------------------------------------------------------------------------------- list-locked
@@ -319,17 +319,13 @@ def list_locked(
     journal_path: Path | None,
 ) -> None:
     """Buckets or queues whose policy denies every principal (a lockout)."""
-    from rootctl.sessions import operations
-    from rootctl.sessions.rules import reason_or_default
-
     account_id = _account(account)
     where = _region(region)
-    rt = runtime(ctx, config=config_path, journal=journal_path)
-    reason = reason_or_default(rt.config, reason, f"list-locked {kind} (read-only)")
-    pctx = _context(rt, f"list-locked {kind}", reason)
-    rows = operations.list_locked(pctx, kind, account_id, where)
+    rc = runtime(ctx, config=config_path, journal=journal_path)
+    rows = rc.list_locked(kind, account_id, region=where, reason=reason)
     if output == "json":
-        click.echo(json.dumps([_row_dict(r) for r in rows], indent=2))
+        text = json.dumps([_row_dict(r) for r in rows], indent=2, ensure_ascii=False)
+        click.echo(clean_json(text))
     else:
         _lock_table(kind, account_id, rows)
     if any(r.error for r in rows):
@@ -355,13 +351,13 @@ def _lock_table(kind: Kind, account_id: str, rows: list[LockRow]) -> None:
     shown = [r for r in rows if r.locked or r.error]
     for row in shown:
         if row.error:
-            click.echo(f"{row.name}\terror: {row.error}")
+            click.echo(f"{clean(row.name)}\terror: {clean(row.error)}")
             continue
         assert row.analysis is not None
         labels = "; ".join(
             f"{s.label} denies {', '.join(s.denied_actions)}" for s in row.analysis.statements
         )
-        click.echo(f"{row.name}\tLOCKED\t{labels}")
+        click.echo(f"{clean(row.name)}\tLOCKED\t{clean(labels)}")
     locked = sum(1 for r in rows if r.locked)
     click.echo(f"{locked} of {len(rows)} {noun} in account {account_id} locked.")
 
@@ -397,7 +393,6 @@ def exec_(
     Example: rootctl exec --account 333333333333 --task s3-unlock --reason OPS-1 --
     aws s3api get-bucket-policy --bucket my-bucket. Exits with the command's status.
     """
-    from rootctl.sessions.execute import run_with_session
     from rootctl.tasks import Task
 
     account_id = _account(account)
@@ -406,17 +401,16 @@ def exec_(
     except ValueError as exc:
         raise UsageError(f"--task: {exc}") from None
     where = _region(region)
-    rt = runtime(ctx, config=config_path, journal=journal_path)
-    pctx = _context(rt, "exec", reason)
+    rc = runtime(ctx, config=config_path, journal=journal_path)
 
     def announce(access_key_id: str) -> None:
         click.echo(
-            f"rootctl: running {command[0]} as arn:aws:iam::{account_id}:root "
+            f"rootctl: running {clean(command[0])} as arn:aws:iam::{account_id}:root "
             f"({parsed.value} session {access_key_id})",
             err=True,
         )
 
-    result = run_with_session(pctx, account_id, parsed, command, os.environ, where, announce)
+    result = rc.exec(account_id, parsed, command, reason=reason, region=where, announce=announce)
     click.echo(
         f"rootctl: exit status {result.exit_status} (journal entry {result.entry_id})", err=True
     )

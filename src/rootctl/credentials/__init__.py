@@ -1,15 +1,11 @@
 """Root user credentials of member accounts: audit, delete (plan, apply, verify), recovery.
 
-    from rootctl.credentials import CredentialContext, build_plan, apply_plan
-    cc = CredentialContext.open(factory, journal, command="audit")
-    report = cc.audit(cc.select(SelectionSpec()))
-
-Every per-account function returns a value (results are values); the CLI in
-`rootctl.cli.credentials` is a thin skin over these.
+The whole job, with every rule, is `rootctl.connect()` (rootctl.api); these are its parts.
+Every per-account function returns a value (results are values).
 """
 
 from rootctl.credentials.audit import audit_account, audit_accounts
-from rootctl.credentials.delete import AccountDeletion, apply_plan, delete_account
+from rootctl.credentials.delete import AccountDeletion, delete_account, delete_planned
 from rootctl.credentials.models import (
     AccessKey,
     AccountAudit,
@@ -19,11 +15,11 @@ from rootctl.credentials.models import (
     RootCredentials,
     SigningCertificate,
 )
-from rootctl.credentials.plan import AccountPlan, DeletePlan, build_plan, parse_only
+from rootctl.credentials.plan import AccountPlan, DeletionPlan, parse_kinds, plan_deletion
 from rootctl.credentials.read import read_root_credentials
 from rootctl.credentials.recovery import RecoveryResult, allow_password_recovery
+from rootctl.credentials.report import delete_report
 from rootctl.credentials.resume import unfinished_steps
-from rootctl.credentials.run import CredentialContext, delete_report
 
 __all__ = [
     "AccessKey",
@@ -31,21 +27,20 @@ __all__ = [
     "AccountDeletion",
     "AccountPlan",
     "AuditReport",
-    "CredentialContext",
-    "DeletePlan",
+    "DeletionPlan",
     "MfaDevice",
     "Password",
     "RecoveryResult",
     "RootCredentials",
     "SigningCertificate",
     "allow_password_recovery",
-    "apply_plan",
     "audit_account",
     "audit_accounts",
-    "build_plan",
     "delete_account",
+    "delete_planned",
     "delete_report",
-    "parse_only",
+    "parse_kinds",
+    "plan_deletion",
     "read_root_credentials",
     "unfinished_steps",
 ]

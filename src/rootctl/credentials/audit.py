@@ -46,9 +46,7 @@ def audit_account(
 ) -> AccountAudit:
     """Audit one member account; AWS errors become an error result."""
     try:
-        root = broker.call(
-            account.id, Task.AUDIT, "iam", lambda iam: read_root_credentials(iam, pool)
-        )
+        root = broker.run(account.id, Task.AUDIT, lambda s: read_root_credentials(s, pool))
     except (ClientError, BotoCoreError) as exc:
         return error_audit(account, ErrorInfo.from_exception(exc))
     return AccountAudit(

@@ -24,7 +24,7 @@ from rootctl.credentials.models import RootCredentials
 from rootctl.credentials.plan import (
     PLAN_ACTION,
     AccountPlan,
-    DeletePlan,
+    DeletionPlan,
     Kept,
     Step,
     present_targets,
@@ -111,7 +111,7 @@ class AccountDeletion:
         }
 
 
-def record_plans(plan: DeletePlan, recorder: Recorder) -> None:
+def record_plans(plan: DeletionPlan, recorder: Recorder) -> None:
     """Journal every account's plan before the first change (what a re-run resumes from),
     and the steps of earlier runs found done (made, but never journaled as done)."""
     for account in plan.accounts:
@@ -135,9 +135,9 @@ def record_plans(plan: DeletePlan, recorder: Recorder) -> None:
             )
 
 
-def apply_plan(
+def delete_planned(
     broker: RootSessionBroker,
-    plan: DeletePlan,
+    plan: DeletionPlan,
     recorder: Recorder,
     *,
     concurrency: int = DEFAULT_CONCURRENCY,
@@ -225,7 +225,7 @@ def _verify(
     """
     broker.evict(plan.account_id, Task.AUDIT)
     try:
-        remaining = broker.call(plan.account_id, Task.AUDIT, "iam", read_root_credentials)
+        remaining = broker.run(plan.account_id, Task.AUDIT, read_root_credentials)
     except (ClientError, BotoCoreError) as exc:
         problem = ErrorInfo.from_exception(exc)
         recorder.append(

@@ -103,7 +103,7 @@ def reconciled_note(step: Step) -> str:
 
 
 @dataclass(frozen=True)
-class DeletePlan:
+class DeletionPlan:
     """The plan of a run: accounts with something to delete or keep, plus the audit behind it."""
 
     audit: AuditReport
@@ -118,27 +118,23 @@ class DeletePlan:
         return sum(len(plan.steps) for plan in self.accounts)
 
 
-def parse_only(value: str | None) -> tuple[str, ...]:
-    """`--only password,mfa-devices` -> the kinds, validated; None -> every kind."""
-    if value is None:
-        return KINDS
-    items = [item.strip() for item in value.split(",") if item.strip()]
-    unknown = [item for item in items if item not in KINDS]
-    if unknown or not items:
+def parse_kinds(items: Iterable[str]) -> tuple[str, ...]:
+    """Credential kinds to delete, validated, in the order they are deleted."""
+    wanted = [item.strip() for item in items if item.strip()]
+    unknown = [item for item in wanted if item not in KINDS]
+    if unknown or not wanted:
         shown = ", ".join(unknown) if unknown else "nothing"
-        raise UsageError(
-            f"--only: {shown} is not a credential kind; use any of: {', '.join(KINDS)}"
-        )
-    return tuple(kind for kind in KINDS if kind in items)
+        raise UsageError(f"{shown} is not a credential kind; use any of: {', '.join(KINDS)}")
+    return tuple(kind for kind in KINDS if kind in wanted)
 
 
-def build_plan(
+def plan_deletion(
     audit: AuditReport,
     *,
     only: tuple[str, ...] = KINDS,
     exceptions: dict[str, CredentialException] | None = None,
     unfinished: dict[str, tuple[Step, ...]] | None = None,
-) -> DeletePlan:
+) -> DeletionPlan:
     """One AccountPlan per audited account with credentials or unfinished earlier steps.
 
     `unfinished` comes from `rootctl.credentials.resume.unfinished_steps`: steps earlier
@@ -153,7 +149,7 @@ def build_plan(
         plan = plan_account(account, account.root, keep, earlier)
         if plan.steps or plan.kept or plan.reconciled:
             plans.append(plan)
-    return DeletePlan(audit=audit, accounts=tuple(plans), only=only)
+    return DeletionPlan(audit=audit, accounts=tuple(plans), only=only)
 
 
 def plan_account(

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import Executor, Future
-from contextvars import copy_context
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
@@ -26,12 +25,16 @@ from rootctl.credentials.models import (
 )
 from rootctl.errors import code_is
 
+if TYPE_CHECKING:
+    from rootctl.aws.root_session import RootSession
+
 # GetAccessKeyLastUsed answers "N/A" for a key that was never used.
 _NOT_USED = "N/A"
 
 
-def read_root_credentials(iam: Any, pool: Executor | None = None) -> RootCredentials:
-    """Every kind of root credential, read with `iam` (reads run on `pool` when given)."""
+def read_root_credentials(session: RootSession, pool: Executor | None = None) -> RootCredentials:
+    """Every kind of root credential, read in `session` (reads run on `pool` when given)."""
+    iam = session.iam
     reads: list[Callable[[Any], Any]] = [
         _login_profile,
         _user,
@@ -42,11 +45,7 @@ def read_root_credentials(iam: Any, pool: Executor | None = None) -> RootCredent
     if pool is None:
         profile, user, keys, certs, devices = (read(iam) for read in reads)
     else:
-        # copy_context: `iam` may be an acting client, which signs as the session of the
-        # caller's context (rootctl.aws.session.acting_as); pool threads must see it too.
-        futures: list[Future[Any]] = [
-            pool.submit(copy_context().run, read, iam) for read in reads[1:]
-        ]
+        futures: list[Future[Any]] = [session.submit(pool, read, iam) for read in reads[1:]]
         first = reads[0](iam)  # the calling thread does one read itself
         user, keys, certs, devices = (future.result() for future in futures)
         profile = first

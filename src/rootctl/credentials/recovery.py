@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from rootctl.journal import Recorder
 
 COMMAND = "allow-password-recovery"
+ACTION = "create-login-profile"  # the journal action of the command's entry
 PERMISSIONS = ("sts:AssumeRoot", "iam:GetLoginProfile", "iam:CreateLoginProfile")
 # The task policies this module opens root sessions with (rootctl.permissions).
 TASKS = (Task.CREATE_PASSWORD,)
@@ -83,7 +84,7 @@ def allow_password_recovery(
     except ClientError as exc:
         result = RecoveryResult(account_id, "error", error=ErrorInfo.from_exception(exc))
     recorder.append(
-        action="create-login-profile",
+        action=ACTION,
         outcome=result.status,
         account_id=account_id,
         task=Task.CREATE_PASSWORD,

@@ -54,10 +54,10 @@ def under(path: str, ou: str) -> bool:
 def select_accounts(inventory: OrgInventory, spec: SelectionSpec) -> Selection:
     """Resolve the flags against the organization; raise UsageError for what cannot be right."""
     by_id = inventory.by_id()
-    _check_known_ids(by_id, spec.accounts, "--accounts")
-    _check_known_ids(by_id, spec.exclude, "--exclude")
-    _check_known_ous(inventory, spec.ous, "--ou")
-    _check_known_ous(inventory, spec.exclude_ous, "--exclude-ou")
+    _check_known_ids(by_id, spec.accounts, "selected")
+    _check_known_ids(by_id, spec.exclude, "excluded")
+    _check_known_ous(inventory, spec.ous, "selected")
+    _check_known_ous(inventory, spec.exclude_ous, "excluded")
     chosen = _chosen(inventory, spec)
     targets: list[Account] = []
     skipped: list[Skipped] = []
@@ -96,22 +96,22 @@ def _chosen(inventory: OrgInventory, spec: SelectionSpec) -> list[Account]:
     return chosen
 
 
-def _check_known_ids(by_id: dict[str, Account], ids: Iterable[str], flag: str) -> None:
+def _check_known_ids(by_id: dict[str, Account], ids: Iterable[str], which: str) -> None:
     unknown = [account_id for account_id in ids if account_id not in by_id]
     if unknown:
         raise UsageError(
-            f"{flag}: {_plural(unknown, 'account')} {', '.join(unknown)} not in this organization; "
+            f"{which} {_plural(unknown, 'account')} {', '.join(unknown)} not in this organization; "
             "check the ids (rootctl audit lists every account)"
         )
 
 
-def _check_known_ous(inventory: OrgInventory, paths: Iterable[str], flag: str) -> None:
+def _check_known_ous(inventory: OrgInventory, paths: Iterable[str], which: str) -> None:
     unknown = [path for path in paths if path not in inventory.ou_paths]
     if unknown:
         known = ", ".join(sorted(inventory.ou_paths)[:8])
         more = ", ..." if len(inventory.ou_paths) > 8 else ""
         raise UsageError(
-            f"{flag}: no OU {', '.join(unknown)} in this organization (OU paths are "
+            f"{which} OU {', '.join(unknown)} is not in this organization (OU paths are "
             f"case-sensitive, e.g. {known}{more})"
         )
 
@@ -122,7 +122,7 @@ def _empty_message(spec: SelectionSpec, skipped: list[Skipped]) -> str:
         return f"the selection has no account AssumeRoot can target ({reasons})"
     if spec.is_default:
         return "the organization has no member accounts to act on"
-    return "the selection is empty: --exclude/--exclude-ou removed every selected account"
+    return "the selection is empty: the exclusions removed every selected account"
 
 
 def _plural(items: list[str], word: str) -> str:

@@ -25,7 +25,7 @@ EXEC: Final = "exec"  # the journal action of the command's entry
 
 if TYPE_CHECKING:
     from rootctl.aws import Credentials
-    from rootctl.sessions.context import PrivilegedContext
+    from rootctl.run import RunContext
 
 # Anything that would let the child's SDK prefer other credentials over the session's.
 CREDENTIAL_VARIABLES = (
@@ -73,7 +73,7 @@ def session_environment(
 
 
 def run_with_session(
-    ctx: PrivilegedContext,
+    ctx: RunContext,
     account_id: str,
     task: Task,
     argv: Sequence[str],
@@ -88,7 +88,7 @@ def run_with_session(
     if not argv:
         raise UsageError("no command given: rootctl exec ... -- COMMAND [ARGS...]")
     ctx.check(SessionRequest(account_id, task, ctx.reason))
-    credentials = ctx.credentials(account_id, task)
+    credentials = ctx.opened(account_id, task, lambda: ctx.broker.credentials(account_id, task))
     env = session_environment(base_env, credentials, region or ctx.region)
     if announce is not None:
         announce(credentials.access_key_id)

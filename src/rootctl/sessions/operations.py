@@ -1,7 +1,7 @@
 """The privileged operations as library calls: prepare an unlock or a restore, list locks.
 
 Each returns values the CLI renders (and a Python caller can inspect): the resource bound to
-its root session and the plan; `apply_plan` (in `unlock`) then executes exactly that plan.
+its root session and the plan; `apply_policy_plan` (in `unlock`) then executes exactly that plan.
 Local validation (names, files, journal entries) happens before any session is opened.
 """
 
@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Final
 from botocore.exceptions import BotoCoreError, ClientError
 
 from rootctl.errors import UsageError, error_code
+from rootctl.sessions.bind import bind_resource, missing_journaled, s3_client, sqs_client
 from rootctl.sessions.policy import Kind, LockAnalysis, parse_policy_text, resource_arn
 from rootctl.sessions.resources import TASK_FOR, PolicyResource, ResourceMissing
 from rootctl.sessions.rules import SessionRequest
@@ -29,13 +30,15 @@ from rootctl.sessions.unlock import (
 
 if TYPE_CHECKING:
     from rootctl.journal import StoredEntry
-    from rootctl.sessions.context import PrivilegedContext
+    from rootctl.run import RunContext
 
 LIST_LOCKED: Final = "list-locked"  # the journal action of a listing
+# The end of a lockout refusal; the CLI turns it into its flag (--allow-lockout).
+LOCKOUT_CONSENT: Final = "; restore it anyway only with the explicit lockout permission"
 
 
 def prepare_unlock(
-    ctx: PrivilegedContext,
+    ctx: RunContext,
     kind: Kind,
     account_id: str,
     name: str | QueueRef,
@@ -46,8 +49,8 @@ def prepare_unlock(
     plain = name.name if isinstance(name, QueueRef) else name
     arn = resource_arn(kind, account_id, plain, region or ctx.region)
     ctx.check(SessionRequest(account_id, TASK_FOR[kind], ctx.reason, (kind, plain)), target=arn)
-    resource = ctx.resource(kind, account_id, name, region)
-    with ctx.missing_journaled(account_id, TASK_FOR[kind], resource.arn):
+    resource = bind_resource(ctx, kind, account_id, name, region)
+    with missing_journaled(ctx, account_id, TASK_FOR[kind], resource.arn):
         return resource, plan_unlock(resource, replacement)
 
 
@@ -97,8 +100,7 @@ def check_restore_lockout(backup: Backup, region: str, allow_lockout: bool) -> L
         labels = ", ".join(s.label for s in analysis.statements)
         raise UsageError(
             f"journal entry {backup.entry_id} holds a policy that denies every principal "
-            f"({labels}): restoring it locks {backup.name} again; pass --allow-lockout to "
-            "restore it anyway"
+            f"({labels}): restoring it locks {backup.name} again{LOCKOUT_CONSENT}"
         )
     return analysis
 
@@ -113,15 +115,15 @@ def _parse_arn(arn: str, account_id: str, what: str) -> tuple[Kind, str | None, 
 
 
 def prepare_restore(
-    ctx: PrivilegedContext, backup: Backup, region: str | None = None
+    ctx: RunContext, backup: Backup, region: str | None = None
 ) -> tuple[PolicyResource, PolicyPlan]:
     """Check the rules, open the same task's session, read the policy now, plan the put."""
     parse_policy_text(backup.text, f"journal entry {backup.entry_id}")
     where = backup.region or region
     arn = resource_arn(backup.kind, backup.account_id, backup.name, where or ctx.region)
     ctx.check(SessionRequest(backup.account_id, TASK_FOR[backup.kind], ctx.reason), target=arn)
-    resource = ctx.resource(backup.kind, backup.account_id, backup.name, where)
-    with ctx.missing_journaled(backup.account_id, TASK_FOR[backup.kind], resource.arn):
+    resource = bind_resource(ctx, backup.kind, backup.account_id, backup.name, where)
+    with missing_journaled(ctx, backup.account_id, TASK_FOR[backup.kind], resource.arn):
         return resource, plan_restore(resource, backup.text)
 
 
@@ -140,16 +142,16 @@ class LockRow:
 
 
 def list_locked(
-    ctx: PrivilegedContext, kind: Kind, account_id: str, region: str | None = None
+    ctx: RunContext, kind: Kind, account_id: str, region: str | None = None
 ) -> list[LockRow]:
     """Every bucket or queue of the account, with the analysis of its policy."""
     task = TASK_FOR[kind]
     ctx.check(SessionRequest(account_id, task, ctx.reason))
     where = region or ctx.region
     resources: list[PolicyResource] = (
-        list(list_buckets(ctx.s3(account_id, where), account_id, where))
+        list(list_buckets(s3_client(ctx, account_id, where), account_id, where))
         if kind == "s3"
-        else list(list_queues(ctx.sqs(account_id, where), account_id, where))
+        else list(list_queues(sqs_client(ctx, account_id, where), account_id, where))
     )
     rows = [_row(resource) for resource in resources]
     ctx.recorder.append(

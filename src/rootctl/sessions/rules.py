@@ -40,27 +40,44 @@ class SessionRequest:
 
 def check_session(config: RootctlConfig, request: SessionRequest) -> str:
     """Apply the rules; return the reason to journal, or raise SessionRefused."""
-    rules = config.root_sessions
-    if not rules.allows(request.task):
-        allowed = ", ".join(t.short_name for t in rules.allowed_tasks)
-        raise SessionRefused(
-            f"task {request.task.short_name} ({request.task.value}) is not in "
-            f"root_sessions.allowed_tasks ({allowed})",
-            "root_sessions.allowed_tasks",
-        )
+    _check_allowed(config, request.task)
     reason = (request.reason or "").strip()
     if not reason:
         raise SessionRefused(
-            "a reason is required for every root session: give --reason TEXT",
+            "a reason is required for every root session: say why (it is journaled)",
             "root_sessions.reason_pattern",
         )
-    try:
-        rules.check_reason(reason)
-    except UsageError as exc:
-        raise SessionRefused(str(exc), "root_sessions.reason_pattern") from None
+    _check_reason(config, reason)
     if request.resource is not None:
         _check_protected(config, request.account_id, *request.resource)
     return reason
+
+
+def check_tasks(config: RootctlConfig, tasks: tuple[Task, ...], reason: str | None) -> None:
+    """The rules of a run over many accounts: every task allowed; the reason (when the run
+    changes something) matches `reason_pattern`. Raises SessionRefused."""
+    for task in tasks:
+        _check_allowed(config, task)
+    if reason is not None:
+        _check_reason(config, reason)
+
+
+def _check_allowed(config: RootctlConfig, task: Task) -> None:
+    rules = config.root_sessions
+    if not rules.allows(task):
+        allowed = ", ".join(t.short_name for t in rules.allowed_tasks)
+        raise SessionRefused(
+            f"task {task.short_name} ({task.value}) is not in "
+            f"root_sessions.allowed_tasks ({allowed}): add it to the config to allow it",
+            "root_sessions.allowed_tasks",
+        )
+
+
+def _check_reason(config: RootctlConfig, reason: str) -> None:
+    try:
+        config.root_sessions.check_reason(reason)
+    except UsageError as exc:
+        raise SessionRefused(str(exc), "root_sessions.reason_pattern") from None
 
 
 def _check_protected(config: RootctlConfig, account_id: str, kind: Kind, name: str) -> None:

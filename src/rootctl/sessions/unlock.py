@@ -1,7 +1,7 @@
 """Plan and apply a resource-policy change: unlock (delete or replace) and restore.
 
 The plan is a value built from what the root session read: the current policy text, the
-statements that lock everyone out, and the change. `apply_plan` journals the backup first
+statements that lock everyone out, and the change. `apply_policy_plan` journals the backup first
 (`before` = the policy text exactly as read, outcome "planned"), then changes the policy,
 reads it back to verify, and journals the result. A crash between the two entries still
 leaves the backup in the journal, so `rootctl restore` always has something to put back.
@@ -14,14 +14,17 @@ the result is ok, with a note saying so; anything else is the call's error.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from rootctl.errors import error_code
+from rootctl.errors import UsageError, error_code
 from rootctl.journal import Recorder, StoredEntry
 from rootctl.sessions.policy import Kind, LockAnalysis, analyze, describe_locks, same_policy
 from rootctl.sessions.resources import NOUN, TASK_FOR, PolicyResource, ResourceMissing
+
+if TYPE_CHECKING:
+    from rootctl.sessions.sqs import QueueRef
 
 # Journal actions of a policy change; `unlock` and `restore` name a plan that changed nothing.
 UNLOCK: Final = "unlock"
@@ -77,7 +80,7 @@ class PolicyPlan:
 
 
 @dataclass(frozen=True)
-class ChangeResult:
+class PolicyChange:
     """The applied plan: the journal entries written, and whether the read-back matched."""
 
     plan: PolicyPlan
@@ -150,11 +153,13 @@ def _plan(
     )
 
 
-def apply_plan(plan: PolicyPlan, resource: PolicyResource, recorder: Recorder) -> ChangeResult:
+def apply_policy_plan(
+    plan: PolicyPlan, resource: PolicyResource, recorder: Recorder
+) -> PolicyChange:
     """Back up, change, verify; each step journaled. AWS errors become the result."""
     if plan.change == "none":
         entry = _journal(recorder, plan, "skipped", after=plan.current, error=plan.note)
-        return ChangeResult(plan, "skipped", None, entry.id, verified=True)
+        return PolicyChange(plan, "skipped", None, entry.id, verified=True)
     backup = _journal(recorder, plan, "planned", after=plan.new_policy)
     try:
         if plan.new_policy is None:
@@ -168,12 +173,12 @@ def apply_plan(plan: PolicyPlan, resource: PolicyResource, recorder: Recorder) -
     except (ClientError, BotoCoreError) as exc:
         message = f"{error_code(exc)}: {exc}"
         entry = _journal(recorder, plan, "error", after=plan.new_policy, error=message)
-        return ChangeResult(plan, "error", backup.id, entry.id, verified=False, error=message)
+        return PolicyChange(plan, "error", backup.id, entry.id, verified=False, error=message)
     verified = _intended(plan, now)
     error = None if verified else f"verification failed: the {plan.noun} policy now reads {now!r}"
     entry = _journal(recorder, plan, "ok" if verified else "error", after=now, error=error)
     outcome: Literal["ok", "error"] = "ok" if verified else "error"
-    return ChangeResult(plan, outcome, backup.id, entry.id, verified, error)
+    return PolicyChange(plan, outcome, backup.id, entry.id, verified, error)
 
 
 def _after_failed_change(
@@ -182,7 +187,7 @@ def _after_failed_change(
     recorder: Recorder,
     backup_id: int,
     exc: ClientError | BotoCoreError,
-) -> ChangeResult:
+) -> PolicyChange:
     """Read the policy back with the same session: a change AWS applied whose answer was
     lost (retries exhausted) is done, and reported as done with a note; else the error."""
     message = f"{error_code(exc)}: {exc}"
@@ -194,13 +199,13 @@ def _after_failed_change(
         done = False  # unreadable: the change's own error is the one to report
     if not done:
         entry = _journal(recorder, plan, "error", after=plan.new_policy, error=message)
-        return ChangeResult(plan, "error", backup_id, entry.id, verified=False, error=message)
+        return PolicyChange(plan, "error", backup_id, entry.id, verified=False, error=message)
     note = (
         f"the {_call_name(plan)} call failed ({message}), but reading the policy back shows "
         "the change in place: AWS applied it and the answer was lost"
     )
     entry = _journal(recorder, plan, "ok", after={"policy": now, "note": note})
-    return ChangeResult(plan, "ok", backup_id, entry.id, verified=True, note=note)
+    return PolicyChange(plan, "ok", backup_id, entry.id, verified=True, note=note)
 
 
 def _call_name(plan: PolicyPlan) -> str:
@@ -239,6 +244,24 @@ def _journal(
         after=after,
         error=error,
     )
+
+
+def check_replacement(
+    text: str, kind: Kind, account_id: str, name: str | QueueRef, region: str
+) -> dict[str, Any]:
+    """A replacement policy: valid JSON, a valid policy, and not another lockout (UsageError)."""
+    from rootctl.sessions.policy import analyze, parse_policy_text, resource_arn
+
+    document = parse_policy_text(text, "the replacement policy")
+    plain = name if isinstance(name, str) else name.name
+    analysis = analyze(document, kind, account_id, resource_arn(kind, account_id, plain, region))
+    if analysis.locked:
+        labels = ", ".join(s.label for s in analysis.statements)
+        raise UsageError(
+            f"the replacement policy: this policy denies every principal too ({labels}); "
+            "it would lock the resource again"
+        )
+    return document
 
 
 def record_not_applied(plan: PolicyPlan, recorder: Recorder, why: str) -> StoredEntry:
