@@ -14,6 +14,7 @@ starts with `=`, `+`, `-`, `@`, tab or carriage return is prefixed with a single
 
 from __future__ import annotations
 
+import html
 import re
 from typing import Any
 
@@ -74,3 +75,12 @@ def csv_cell(value: Any) -> str:
     if text.startswith(_FORMULA_START):
         return "'" + text
     return text
+
+
+def html_text(value: Any, quote: bool = True) -> str:
+    """Untrusted text for HTML (element text or a quoted attribute): `clean`, then escaped.
+
+    Escaping makes `<script>` inert; `clean` keeps a bidi override or an escape sequence
+    from reordering or hiding text in the page, as it does on a terminal.
+    """
+    return html.escape(clean("" if value is None else value), quote=quote)

@@ -80,10 +80,10 @@ def events(
 
 
 def _table(timeline: Timeline) -> None:
-    from rich.console import Console
-    from rich.markup import escape
     from rich.table import Table
 
+    from rootctl.reports.terminal import cell, console
+    from rootctl.reports.terminal import markup as escape
     from rootctl.sessions.events import SessionEvent
 
     table = Table(title="Root sessions", title_justify="left")
@@ -100,16 +100,22 @@ def _table(timeline: Timeline) -> None:
             elif item.retry_of:
                 note = f"{RETRY}: answer lost, rootctl's retry got {item.retry_of}; no call seen"
                 detail += f" [yellow]{escape(note)}[/]"
-            table.add_row(when, item.account_id, item.access_key_id or "-", "AssumeRoot", detail)
+            table.add_row(
+                when, cell(item.account_id), cell(item.access_key_id or "-"), "AssumeRoot", detail
+            )
         else:
             detail = escape(
                 ", ".join(item.resources) + (f" (failed: {item.error})" if item.error else "")
             )
             table.add_row(
-                when, item.account_id, item.access_key_id, f"  {item.source}:{item.name}", detail
+                when,
+                cell(item.account_id),
+                cell(item.access_key_id),
+                cell(f"  {item.source}:{item.name}"),
+                detail,
             )
-    console = Console(width=200 if not _tty() else None, highlight=False, emoji=False)
-    console.print(table)
+    page = console()
+    page.print(table)
     outside = sum(1 for s in timeline.sessions if s.started_outside_rootctl)
     retries = sum(1 for s in timeline.sessions if s.retry_of)
     summary = (
@@ -117,10 +123,4 @@ def _table(timeline: Timeline) -> None:
     )
     if retries:
         summary += f", {retries} {RETRY if retries == 1 else 'probable retries'} (answer lost)"
-    console.print(summary + ".")
-
-
-def _tty() -> bool:
-    import sys
-
-    return sys.stdout.isatty()
+    page.print(summary + ".")

@@ -107,13 +107,15 @@ def _long_term(account: dict[str, Any]) -> str:
 
 
 def _render_check(result: GuardrailCheck) -> None:
-    from rich.console import Console
+    """The check as a table and lines; names, policy names and errors are untrusted text."""
     from rich.table import Table
+
+    from rootctl.reports.terminal import cell, console, markup
 
     data = result.to_dict()
     features = data["enabled_features"]
     table = Table(
-        title=f"Root sessions against SCPs in {data['organization_id']}",
+        title=cell(f"Root sessions against SCPs in {data['organization_id']}"),
         title_justify="left",
     )
     for column in (
@@ -124,7 +126,7 @@ def _render_check(result: GuardrailCheck) -> None:
         "Blocked by",
         "Long-term root",
     ):
-        table.add_column(column, overflow="fold")
+        table.add_column(column, overflow="fold", no_wrap=column == "Account")
     for account in data["accounts"]:
         if account["scp_exempt"]:
             blocked, by, long_term = "none (management account: SCPs do not apply)", "", "-"
@@ -133,26 +135,23 @@ def _render_check(result: GuardrailCheck) -> None:
         else:
             blocked = ", ".join(account["blocked_tasks"]) or "none"
             by, long_term = _blocked_by(account), _long_term(account)
-        table.add_row(
-            account["account_id"], account["name"], account["ou_path"], blocked, by, long_term
-        )
-    console = Console()
-    console.print(table)
+        row = (account["account_id"], account["name"], account["ou_path"], blocked, by, long_term)
+        table.add_row(*(cell(value) for value in row))
+    page = console()
+    page.print(table)
     shown = "unknown" if features is None else (", ".join(features) or "none")
-    console.print(f"Enabled features: {shown}")
+    page.print(cell(f"Enabled features: {shown}"))
     for line in data["unknown"]:
-        console.print(f"[yellow]not readable:[/] {line}")
+        page.print(f"[yellow]not readable:[/] {markup(line)}")
     level = "error" if data["failed"] else "warning"
     style = "red" if data["failed"] else "yellow"
     for cause in data["causes"]:
-        console.print(f"[{style}]{level}:[/] {cause['message']}", soft_wrap=True)
+        page.print(f"[{style}]{level}:[/] {markup(cause['message'])}")
     for account in data["accounts"]:
         if account["error"]:
-            console.print(
-                f"[{style}]{level}:[/] {account['account_id']}: could not evaluate its SCPs: {account['error']}",
-                soft_wrap=True,
+            page.print(
+                f"[{style}]{level}:[/] {markup(account['account_id'])}: could not evaluate its "
+                f"SCPs: {markup(account['error'])}"
             )
     if data["causes"] and not data["failed"]:
-        console.print(
-            "These SCPs would block root sessions once centralized root access is enabled."
-        )
+        page.print("These SCPs would block root sessions once centralized root access is enabled.")

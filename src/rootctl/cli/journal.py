@@ -17,6 +17,7 @@ import click
 
 from rootctl.cli.common import journal_option, output_option
 from rootctl.errors import UsageError
+from rootctl.text import clean, clean_block, clean_json
 
 if TYPE_CHECKING:
     from rootctl.journal import Journal, StoredEntry, VerifyResult
@@ -127,7 +128,8 @@ def list_entries(
 
     with guarded_stdout() as out:
         if output == "json":
-            out.write(json.dumps([e.to_dict() for e in entries], indent=2, ensure_ascii=False))
+            document = json.dumps([e.to_dict() for e in entries], indent=2, ensure_ascii=False)
+            out.write(clean_json(document))
             out.write("\n")
             return
         rows = [_list_row(e) for e in entries]
@@ -149,7 +151,7 @@ def show(ctx: click.Context, journal_path: Path | None, entry_id: int, output: s
     entry = _open(ctx, journal_path).get(entry_id)
     with guarded_stdout() as out:
         if output == "json":
-            out.write(json.dumps(entry.to_dict(), indent=2, ensure_ascii=False) + "\n")
+            out.write(clean_json(json.dumps(entry.to_dict(), indent=2, ensure_ascii=False)) + "\n")
             return
         pairs = [(key, _show_value(value)) for key, value in entry.to_dict().items()]
         if _is_tty():
@@ -270,8 +272,8 @@ def _show_value(value: Any) -> str:
     if value is None:
         return "-"
     if isinstance(value, dict | list):
-        return json.dumps(value, indent=2, ensure_ascii=False)
-    return str(value)
+        return clean_block(json.dumps(value, indent=2, ensure_ascii=False))
+    return clean_block(value)
 
 
 def _is_tty() -> bool:
@@ -279,22 +281,24 @@ def _is_tty() -> bool:
 
 
 def _rich_table(columns: tuple[str, ...], rows: Sequence[tuple[str, ...]], *, title: str) -> None:
-    from rich.console import Console
     from rich.table import Table
     from rich.text import Text
+
+    from rootctl.reports.terminal import console
 
     table = Table(title=title, title_justify="left")
     for column in columns:
         table.add_column(column.upper(), overflow="fold")
     for row in rows:
         # Text, not markup: "[redacted]" and ARNs must print as they are.
-        table.add_row(*(Text(cell) for cell in row))
-    Console().print(table)
+        table.add_row(*(Text(clean_block(cell)) for cell in row))
+    console().print(table)
 
 
 def _plain_table(columns: tuple[str, ...], rows: Sequence[tuple[str, ...]], out: TextIO) -> None:
     """Aligned columns without colour or box characters: stable for grep and awk."""
     header = tuple(c.upper() for c in columns)
+    rows = [tuple(clean(cell) for cell in row) for row in rows]
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(columns))]
     for row in [header, *rows]:
         line = "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))

@@ -27,20 +27,23 @@ def _yesno(value: bool | None) -> str:
 
 
 def _render_status(data: StatusDocument) -> None:
-    from rich.console import Console
-    from rich.markup import escape
     from rich.table import Table
+
+    from rootctl.reports.terminal import console as _console
+    from rootctl.reports.terminal import markup as escape
 
     table = Table(show_header=False, box=None, pad_edge=False)
     table.add_column(style="bold")
     table.add_column()
     caller, features = data.caller, data.enabled_features
-    table.add_row("Organization", f"{data.organization_id} ({data.feature_set} features)")
-    table.add_row("Management account", data.management_account_id)
+    table.add_row("Organization", escape(f"{data.organization_id} ({data.feature_set} features)"))
+    table.add_row("Management account", escape(data.management_account_id))
     table.add_row("Caller", escape(f"{caller.arn} [{caller.role}]"))
-    table.add_row("Caller may", caller.allows)
+    table.add_row("Caller may", escape(caller.allows))
     table.add_row("IAM trusted access", _yesno(data.iam_trusted_access))
-    table.add_row("IAM delegated admin", ", ".join(data.iam_delegated_administrators) or "none")
+    table.add_row(
+        "IAM delegated admin", escape(", ".join(data.iam_delegated_administrators)) or "none"
+    )
     table.add_row(
         "Enabled features", "unknown" if features is None else (", ".join(features) or "none")
     )
@@ -50,7 +53,7 @@ def _render_status(data: StatusDocument) -> None:
     table.add_row("Root guardrails", escape(guardrails) or "none")
     for line in data.unknown:
         table.add_row("Not readable", escape(line))
-    console = Console(highlight=False, soft_wrap=not _tty())
+    console = _console()
     console.print(table)
     missing = [
         f

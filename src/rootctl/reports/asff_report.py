@@ -30,6 +30,7 @@ from rootctl.reports.findings import (
     account_findings,
 )
 from rootctl.results import iso
+from rootctl.text import clean_json
 
 SCHEMA_VERSION = "2018-10-08"
 FINDING_TYPE = "Software and Configuration Checks/AWS Security Best Practices"
@@ -52,7 +53,8 @@ class AsffWriter:
     format = "asff"
 
     def write(self, report: AuditReport, out: TextIO) -> None:
-        json.dump(self.findings(report), out, indent=2, ensure_ascii=False)
+        # ensure_ascii=False leaves C1 and bidi controls raw: clean_json writes them as JSON escapes
+        out.write(clean_json(json.dumps(self.findings(report), indent=2, ensure_ascii=False)))
         out.write("\n")
 
     def findings(self, report: AuditReport) -> list[dict[str, Any]]:

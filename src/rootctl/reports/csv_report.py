@@ -1,6 +1,12 @@
 """CSV: one row per account, for spreadsheets (columns in docs/output.md).
 
 Lists (access key ids, MFA serials) are joined with ';' so each account stays one row.
+
+Names and messages are untrusted: every cell goes through `rootctl.text.csv_cell` (OWASP CSV
+injection: a cell starting with `=`, `+`, `-`, `@`, tab or CR is prefixed with `'`), and
+records end with CRLF (RFC 4180) so that the csv module quotes any cell holding a CR or LF:
+with a bare LF terminator it leaves a lone CR unquoted, and a name holding one would forge a
+row.
 """
 
 from __future__ import annotations
@@ -10,6 +16,7 @@ from typing import TextIO
 
 from rootctl.credentials.models import AccountAudit, AuditReport
 from rootctl.results import iso
+from rootctl.text import csv_cell
 
 COLUMNS = (
     "account_id",
@@ -37,10 +44,10 @@ class CsvWriter:
     format = "csv"
 
     def write(self, report: AuditReport, out: TextIO) -> None:
-        writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
+        writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\r\n")
         writer.writeheader()
         for audit in report.accounts:
-            writer.writerow(row(audit))
+            writer.writerow({key: csv_cell(value) for key, value in row(audit).items()})
 
 
 def row(audit: AccountAudit) -> dict[str, str]:

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, TextIO
 
-from rootctl.reports.table import FILE_WIDTH
+from rootctl.reports.terminal import cell, console
 
 if TYPE_CHECKING:
-    from rich.console import Console
+    from rich.text import Text
 
     from rootctl.credentials.delete import AccountDeletion
     from rootctl.credentials.plan import DeletePlan, Kept, Step
@@ -37,26 +37,25 @@ def kept_label(kept: Kept) -> str:
 def render_plan(plan: DeletePlan, out: TextIO) -> None:
     from rich.table import Table
 
-    console = _console(out)
+    page = console(out)
     if plan.accounts:
         table = Table(title="Plan", title_justify="left", show_lines=True)
         for name in ("Account", "Name", "OU", "Delete", "Keep (why)"):
             table.add_column(name, overflow="fold")
         for account in plan.accounts:
             table.add_row(
-                account.account_id,
-                account.account_name,
-                account.ou_path,
-                "\n".join(
+                cell(account.account_id),
+                cell(account.account_name),
+                cell(account.ou_path),
+                _lines(
                     [step_label(step) for step in account.steps]
                     + [f"{_found_done(s)} {step_label(s)}" for s in account.reconciled]
-                )
-                or "-",
-                "\n".join(kept_label(k) for k in account.kept) or "-",
+                ),
+                _lines([kept_label(k) for k in account.kept]),
             )
-        console.print(table)
+        page.print(table)
     summary = plan.audit.summary
-    console.print(
+    page.print(
         f"Plan: {plan.step_count()} deletions in {len(plan.changes)} accounts; "
         f"{sum(len(a.reconciled) for a in plan.accounts)} found done by earlier runs; "
         f"{sum(len(a.kept) for a in plan.accounts)} credentials kept; "
@@ -65,8 +64,11 @@ def render_plan(plan: DeletePlan, out: TextIO) -> None:
     )
     for audit in plan.audit.accounts:
         if audit.status != "ok" and audit.error is not None:
-            console.print(
-                f"  {audit.status}: {audit.account_id} ({audit.account_name}): {audit.error.message}"
+            page.print(
+                cell(
+                    f"  {audit.status}: {audit.account_id} ({audit.account_name}): "
+                    f"{audit.error.message}"
+                )
             )
 
 
@@ -79,7 +81,7 @@ def _found_done(step: Step) -> str:
 def render_results(results: list[AccountDeletion], out: TextIO) -> None:
     from rich.table import Table
 
-    console = _console(out)
+    page = console(out)
     table = Table(title="Result", title_justify="left")
     for name in ("Account", "Status", "Deleted", "Already gone", "Failed", "Verified", "Note"):
         table.add_column(name, overflow="fold")
@@ -95,26 +97,23 @@ def render_results(results: list[AccountDeletion], out: TextIO) -> None:
                 f"verified done although the call failed (answer lost): {counts['verified-gone']}"
             )
         table.add_row(
-            result.plan.account_id,
+            cell(result.plan.account_id),
             result.status,
             str(counts["deleted"] + counts["verified-gone"]),
             str(counts["already-gone"]),
             str(counts["failed"] + counts["not-attempted"]),
             verified,
-            "; ".join(notes),
+            cell("; ".join(notes)),
         )
-    console.print(table)
+    page.print(table)
     errors = sum(1 for r in results if r.status == "error")
-    console.print(f"Done: {len(results) - errors} accounts ok, {errors} with errors.")
+    page.print(f"Done: {len(results) - errors} accounts ok, {errors} with errors.")
 
 
-def _console(out: TextIO) -> Console:
-    from rich.console import Console
+def _lines(items: list[str]) -> Text:
+    """One cell of several lines: each line escaped, the line breaks kept as layout."""
+    from rich.text import Text
 
-    try:
-        tty = out.isatty()
-    except (AttributeError, ValueError):
-        tty = False
-    return Console(
-        file=out, width=None if tty else FILE_WIDTH, highlight=False, emoji=False, markup=False
-    )
+    if not items:
+        return Text("-")
+    return Text("\n").join(cell(item) for item in items)

@@ -8,11 +8,11 @@ in html_report.py. The counts behind the charts are also what the page's tables 
 from __future__ import annotations
 
 from collections import Counter
-from html import escape
 
 from rootctl.credentials.models import AuditReport
 from rootctl.reports.findings import KIND_LABELS, credential_kinds
 from rootctl.reports.html_table import STATUS_LABELS, status_key
+from rootctl.text import html_text as escape
 
 __all__ = ["KIND_TITLES", "MAX_CHART_OUS", "kind_chart", "kind_counts", "ou_chart", "ou_counts"]
 

@@ -19,7 +19,6 @@ import hashlib
 import re
 from datetime import UTC, datetime
 from functools import cache
-from html import escape
 from importlib import resources
 from typing import TextIO
 
@@ -28,6 +27,7 @@ from rootctl.credentials.models import AuditReport
 from rootctl.reports.html_charts import KIND_TITLES, kind_chart, kind_counts, ou_chart, ou_counts
 from rootctl.reports.html_table import COLUMNS, STATUS_LABELS, STATUS_ORDER, Row, status_key
 from rootctl.results import iso
+from rootctl.text import html_text as escape
 
 _PLACEHOLDER = re.compile(r"\{\{ (\w+) \}\}")
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from html import escape
 
 from rootctl.credentials.models import AccountAudit
 from rootctl.reports.findings import severity
 from rootctl.results import iso
+from rootctl.text import html_text as escape
 
 __all__ = ["COLUMNS", "STATUS_LABELS", "STATUS_ORDER", "Column", "Row", "StatusKey", "status_key"]
 

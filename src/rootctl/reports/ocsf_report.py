@@ -49,6 +49,7 @@ from rootctl.reports.findings import (
     AccountFinding,
     account_findings,
 )
+from rootctl.text import clean_json
 
 FINDING_TYPE = "Software and Configuration Checks/AWS Security Best Practices"
 _SEVERITY = {
@@ -68,7 +69,8 @@ class OcsfWriter:
             detection_finding(f, report).model_dump(mode="json", exclude_none=True)
             for f in account_findings(report)
         ]
-        json.dump(documents, out, indent=2, ensure_ascii=False)
+        # ensure_ascii=False leaves C1 and bidi controls raw: clean_json writes them as JSON escapes
+        out.write(clean_json(json.dumps(documents, indent=2, ensure_ascii=False)))
         out.write("\n")
 
 

@@ -1,13 +1,16 @@
-"""Table: a human summary, one line per account, findings first, then a totals line."""
+"""Table: a human summary, one line per account, findings first, then a totals line.
+
+Names, OU paths and error messages are untrusted: every cell goes through
+`rootctl.reports.terminal.cell`, and the table keeps its natural width off a terminal.
+"""
 
 from __future__ import annotations
 
 from typing import TextIO
 
 from rootctl.credentials.models import AccountAudit, AuditReport, RootCredentials
+from rootctl.reports.terminal import cell, console
 
-# Without a terminal (a file, a pipe) rich would wrap at 80 columns: use a wide page.
-FILE_WIDTH = 200
 _ORDER = {"error": 0, "ok": 1, "skipped": 2}
 
 
@@ -15,24 +18,19 @@ class TableWriter:
     format = "table"
 
     def write(self, report: AuditReport, out: TextIO) -> None:
-        from rich.console import Console
         from rich.table import Table
 
-        console = Console(
-            file=out,
-            width=None if _isatty(out) else FILE_WIDTH,
-            highlight=False,
-            emoji=False,
-            markup=False,
+        page = console(out)
+        table = Table(
+            title=cell(f"Root credentials in {report.organization_id}"), title_justify="left"
         )
-        table = Table(title=f"Root credentials in {report.organization_id}", title_justify="left")
         for name in ("Account", "Name", "OU", "Status", "Password", "Access keys", "Certs", "MFA"):
             table.add_column(name, no_wrap=name in ("Account", "Status"))
         table.add_column("Note", overflow="fold")
         for audit in sorted(report.accounts, key=_sort_key):
-            table.add_row(*cells(audit))
-        console.print(table)
-        console.print(summary_line(report))
+            table.add_row(*(cell(value) for value in cells(audit)))
+        page.print(table)
+        page.print(cell(summary_line(report)))
 
 
 def cells(audit: AccountAudit) -> list[str]:
@@ -70,10 +68,3 @@ def summary_line(report: AuditReport) -> str:
 def _sort_key(audit: AccountAudit) -> tuple[int, int, str, str]:
     finding = 0 if audit.has_root_credentials else 1
     return (_ORDER.get(audit.status, 3), finding, audit.ou_path, audit.account_id)
-
-
-def _isatty(out: TextIO) -> bool:
-    try:
-        return out.isatty()
-    except (AttributeError, ValueError):
-        return False
