@@ -148,9 +148,15 @@ def check_regex(value: object) -> re.Pattern[str]:
     if not isinstance(value, str) or not value:
         raise FieldProblem(f"expected a regular expression like ^[A-Z]+-[0-9]+$, got {show(value)}")
     try:
-        return re.compile(value)
+        compiled = re.compile(value)
     except re.error as exc:
         raise FieldProblem(f"{show(value)} is not a valid regular expression: {exc}") from None
+    from rootctl.config.regex_safety import backtracking_problem
+
+    problem = backtracking_problem(value)
+    if problem is not None:
+        raise FieldProblem(f"{show(value)} is refused: {problem}")
+    return compiled
 
 
 def check_bucket_pattern(value: object) -> str:

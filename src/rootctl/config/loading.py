@@ -72,6 +72,11 @@ for _digit in "0123456789":
     )
 
 
+# A real rootctl.yaml is a few KiB (even with hundreds of exceptions); a cap keeps a wrong
+# path (a log, a disk image, /dev/zero) from being read into memory and parsed.
+MAX_CONFIG_BYTES = 1024 * 1024
+
+
 def load_config(path: str | Path | None = None) -> RootctlConfig:
     """Load and validate rootctl.yaml; raise UsageError (one line) on any problem.
 
@@ -85,7 +90,14 @@ def load_config(path: str | Path | None = None) -> RootctlConfig:
         path = default
     name = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8-sig")
+        with Path(path).open("rb") as handle:
+            raw = handle.read(MAX_CONFIG_BYTES + 1)
+        if len(raw) > MAX_CONFIG_BYTES:
+            raise UsageError(
+                f"{name}: larger than {MAX_CONFIG_BYTES // 1024} KiB: rootctl.yaml is a short "
+                "settings file (is this the right file?)"
+            )
+        text = raw.decode("utf-8-sig")
     except FileNotFoundError:
         raise UsageError(f"{name}: file not found") from None
     except IsADirectoryError:

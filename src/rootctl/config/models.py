@@ -37,6 +37,7 @@ from rootctl.config.fields import (
     check_unique,
     show,
 )
+from rootctl.config.regex_safety import MAX_REASON_CHARS
 from rootctl.errors import UsageError
 from rootctl.tasks import MAX_ROOT_SESSION_SECONDS, Task
 
@@ -51,6 +52,13 @@ class Feature(StrEnum):
 
     ROOT_CREDENTIALS_MANAGEMENT = "RootCredentialsManagement"
     ROOT_SESSIONS = "RootSessions"
+
+
+class CredentialPolicy(StrEnum):
+    """What `rootctl enforce` does with leftover root credentials (`root_credentials.policy`)."""
+
+    DELETE = "delete"
+    REPORT = "report"
 
 
 class CredentialKind(StrEnum):
@@ -118,6 +126,7 @@ BucketPattern = Annotated[str, BeforeValidator(check_bucket_pattern)]
 QueuePattern = Annotated[str, BeforeValidator(check_queue_pattern)]
 FeatureName = Annotated[Feature, _choice(Feature, "a feature")]
 KindName = Annotated[CredentialKind, _choice(CredentialKind, "a credential kind")]
+PolicyName = Annotated[CredentialPolicy, _choice(CredentialPolicy, "a policy")]
 TaskName = Annotated[Task, BeforeValidator(_parse_task)]
 TemplateName = Annotated[str, BeforeValidator(_template)]
 
@@ -195,8 +204,13 @@ class CredentialException(_Model):
 
 
 class RootCredentials(_Model):
-    """Policy for root user credentials of member accounts."""
+    """Policy for root user credentials of member accounts.
 
+    `policy` is what `rootctl enforce` does with credentials no active exception keeps:
+    `report` (the default, so an existing config changes nothing) or `delete`.
+    """
+
+    policy: PolicyName = CredentialPolicy.REPORT
     exceptions: tuple[CredentialException, ...] = ()
 
     @field_validator("exceptions")
@@ -296,6 +310,20 @@ class RootSessions(_Model):
     )
     allowed_tasks: tuple[TaskName, ...] = ALL_TASKS
     protected_resources: tuple[ProtectedResource, ...] = ()
+    # Principal ARN patterns (`*`, `?`) allowed to call AssumeRoot; empty: the watch
+    # reports no caller finding (nothing to compare against).
+    allowed_callers: tuple[PrincipalArnPattern, ...] = ()
+
+    @field_validator("allowed_callers")
+    @classmethod
+    def _unique_callers(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        check_unique(value, "caller ARN pattern")
+        return value
+
+    def caller_allowed(self, arn: str) -> bool:
+        """True when `arn` matches an `allowed_callers` pattern (`*` and `?` only: an ARN
+        never contains `[`, so fnmatch's classes are escaped rather than honoured)."""
+        return any(_arn_pattern(p).fullmatch(arn) for p in self.allowed_callers)
 
     @field_validator("allowed_tasks")
     @classmethod
@@ -328,10 +356,21 @@ class RootSessions(_Model):
             raise UsageError(
                 f"a reason is required for root sessions: give one matching root_sessions.reason_pattern {pattern!r}"
             )
+        if len(reason.strip()) > MAX_REASON_CHARS:
+            raise UsageError(
+                f"reason is {len(reason.strip())} characters long: at most {MAX_REASON_CHARS} "
+                "(a ticket reference and a short sentence)"
+            )
         if not self.reason_pattern.fullmatch(reason.strip()):
             raise UsageError(
                 f"reason {show(reason.strip())} does not match root_sessions.reason_pattern {pattern!r}"
             )
+
+
+def _arn_pattern(pattern: str) -> re.Pattern[str]:
+    """`*` any run of characters, `?` one character, everything else literal."""
+    parts = (".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    return re.compile("".join(parts))
 
 
 class RootctlConfig(_Model):
