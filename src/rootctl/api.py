@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -41,9 +41,12 @@ if TYPE_CHECKING:
     from rootctl.credentials.models import AccountAudit, AuditReport
     from rootctl.credentials.plan import DeletionPlan
     from rootctl.credentials.recovery import RecoveryResult
+    from rootctl.documents.deletion_plan import DeletionPlanDocument
+    from rootctl.documents.org import ConfigSourcePart, PlanDocument, StatusDocument
     from rootctl.guardrails.check import GuardrailCheck
     from rootctl.journal import Journal
     from rootctl.org.selection import Selection
+    from rootctl.org.service import ApplyResult, OrgPlanRun
     from rootctl.progress import ProgressLike
     from rootctl.results import Account
     from rootctl.sessions.events import Timeline
@@ -252,6 +255,56 @@ class Rootctl:
         """The caller's ARN (UsageError when the credentials are missing or rejected)."""
         return self.factory.caller_identity().arn
 
+    def status(self) -> StatusDocument:
+        """rootctl.status/v1: features, trusted access, delegated admin, guardrails, conflicts."""
+        from rootctl.org import service
+
+        return service.status(self.factory)
+
+    def plan_org(
+        self, config: RootctlConfig | None = None, *, source: ConfigSourcePart | None = None
+    ) -> OrgPlanRun:
+        """Diff the organization against the config's organization sections (read-only)."""
+        from rootctl.org import service
+
+        return service.plan_org(self.factory, config or self.config, source=source)
+
+    def saved_org_plan(
+        self,
+        saved: str | Path | PlanDocument,
+        config: RootctlConfig | None = None,
+        *,
+        max_age: timedelta | None = None,
+        source: str = "plan",
+    ) -> OrgPlanRun:
+        """A plan saved by `plan --out` (a path or the loaded document), if it still holds;
+        StalePlanError (exit 2) if it was edited, is older than `max_age`, or the organization
+        or the config changed since it was made."""
+        from rootctl.documents.saved import DEFAULT_MAX_AGE
+        from rootctl.org import service
+
+        if isinstance(saved, (str, Path)):
+            source = str(saved)
+            saved = service.load_org_plan(Path(saved))
+        return service.replan_saved(
+            self.factory,
+            saved,
+            config or self.config,
+            max_age=DEFAULT_MAX_AGE if max_age is None else max_age,
+            source=source,
+        )
+
+    def apply_org(
+        self, planned: OrgPlanRun, *, reason: str = "converge organization to rootctl.yaml"
+    ) -> ApplyResult:
+        """Make the plan's changes in a safe order (journaled), then plan again to verify.
+        Refuses (UsageError) a plan with errors or changes the caller may not make."""
+        from rootctl.org import service
+
+        service.check_applicable(planned)
+        run = self.run("apply", reason)
+        return service.apply_org(self.factory, run.recorder, planned)
+
     def guardrails_check(self, accounts: Sequence[str] | None = None) -> GuardrailCheck:
         """Which root sessions the attached SCPs block, per account (read-only)."""
         from rootctl.guardrails.check import check_guardrails
@@ -325,8 +378,9 @@ class Rootctl:
             for e in rules.expired_exceptions(when).values()
         )
         selection_ = run.select(selection or SelectionSpec())
-        report = _audit(run, selection_, progress, None)
+        # Read back (and verify) the journal before any session: nothing acts on a forged entry.
         unfinished = unfinished_steps(self.journal, [a.id for a in selection_.targets])
+        report = _audit(run, selection_, progress, None)
         plan = plan_deletion(
             report, only=kinds, exceptions=rules.active_exceptions(when), unfinished=unfinished
         )
@@ -355,6 +409,64 @@ class Rootctl:
                 progress=bar,
             )
         return DeletionRun(planned, tuple(results), run.recorder.run_id)
+
+    def deletion_plan_document(self, planned: PlannedDeletion) -> DeletionPlanDocument:
+        """The saved form of a plan (rootctl.deletion-plan/v1), to review and apply later."""
+        from rootctl.documents.deletion_plan import deletion_plan_document
+
+        if not planned.plan.changes:
+            raise UsageError("the plan deletes nothing: there is no plan to save")
+        return deletion_plan_document(
+            planned.plan, operator=planned.plan.audit.operator, config=self.config
+        )
+
+    def saved_deletion_plan(
+        self,
+        saved: str | Path | DeletionPlanDocument,
+        *,
+        reason: str | None,
+        max_age: timedelta | None = None,
+        concurrency: int | None = None,
+        progress: ProgressFactory | None = None,
+    ) -> PlannedDeletion:
+        """A saved plan, re-audited: applied exactly or not at all. StalePlanError (exit 2)
+        when it was edited, is older than `max_age`, or an account's credentials, the
+        organization or the config's root_credentials changed since it was made."""
+        from rootctl.credentials.plan import COMMAND
+        from rootctl.credentials.resume import unfinished_steps
+        from rootctl.documents.base import parse
+        from rootctl.documents.deletion_plan import (
+            DeletionPlanDocument,
+            check_deletion_plan,
+            to_delete_plan,
+        )
+        from rootctl.documents.saved import DEFAULT_MAX_AGE
+
+        source = "plan"
+        if isinstance(saved, (str, Path)):
+            source = str(saved)
+            try:
+                text = Path(saved).read_bytes()
+            except OSError as exc:
+                raise UsageError(f"{saved}: cannot read the plan ({exc.strerror})") from None
+            saved = parse(DeletionPlanDocument, text, source=source)
+        if not saved.accounts:
+            raise UsageError(f"{source}: the plan names no account")
+        why = _reason(reason, False)
+        run = self.run(COMMAND, why, concurrency)
+        run.check_tasks(Task.AUDIT, Task.DELETE, reason=why)
+        spec = SelectionSpec(accounts=tuple(a.account_id for a in saved.accounts))
+        selection = run.select(spec)
+        unfinished_steps(self.journal, spec.accounts)  # the journal verifies before any session
+        audit = _audit(run, selection, progress, None)
+        check_deletion_plan(
+            saved,
+            audit,
+            config=self.config,
+            max_age=DEFAULT_MAX_AGE if max_age is None else max_age,
+            source=source,
+        )
+        return PlannedDeletion(to_delete_plan(saved, audit), why, (), run)
 
     def plan_password_recovery(
         self, account_id: str, *, reason: str | None, dry_run: bool = False

@@ -7,7 +7,6 @@ before the first AWS call.
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -29,7 +28,7 @@ from rootctl.reports.base import report_formats
 from rootctl.text import clean
 
 if TYPE_CHECKING:
-    from rootctl.api import DeletionRun, PlannedDeletion, ProgressFactory
+    from rootctl.api import DeletionRun, PlannedDeletion, ProgressFactory, Rootctl
     from rootctl.credentials.delete import AccountDeletion
     from rootctl.credentials.models import AuditReport
     from rootctl.credentials.plan import DeletionPlan
@@ -156,19 +155,23 @@ def audit(
     --fail-on-findings when any account has root credentials.
     """
     from rootctl.fanout import check_concurrency
+    from rootctl.outputs import check_output, guarded_stdout, open_output
     from rootctl.reports import writer_for
 
     spec = parse_selection(accounts, ous, exclude, exclude_ous)
     check_concurrency(concurrency)
-    writer = writer_for(output)
-    if out_path is not None and not out_path.parent.is_dir():
-        raise UsageError(f"--out: directory {out_path.parent} does not exist")
+    writer = writer_for("audit", output)
+    if out_path is not None:
+        check_output(out_path)
     rc = runtime(ctx, config=config_path, journal=journal_path)
+    if out_path is not None:
+        check_output(out_path, protected=[rc.journal.path])  # before any session
     report = rc.audit(spec, concurrency=concurrency, progress=_progress(output))
     if out_path is None:
-        writer.write(report, sys.stdout)
+        with guarded_stdout() as stdout:
+            writer.write(report, stdout)
     else:
-        with out_path.open("w", encoding="utf-8", newline="") as out:
+        with open_output(out_path, protected=[rc.journal.path]) as out:
             writer.write(report, out)
         summary = report.summary
         _err(
@@ -195,6 +198,24 @@ def audit_exit_code(report: AuditReport, fail_on_findings: bool) -> int:
     metavar="KIND,...",
     help="Delete only these kinds: password, access-keys, signing-certificates, mfa-devices.",
 )
+@click.option(
+    "--plan-out",
+    "plan_out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Save the plan (rootctl.deletion-plan/v1) to review and apply later; changes nothing.",
+)
+@click.option(
+    "--plan",
+    "plan_in",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Apply exactly this saved plan (refused if anything changed since it was made).",
+)
+@click.option(
+    "--max-age",
+    default="24h",
+    show_default=True,
+    help="Refuse a saved --plan older than this (m, h or d).",
+)
 @change_options
 @output_option("table", "json")
 @concurrency_option
@@ -208,6 +229,9 @@ def delete_credentials(
     exclude: tuple[str, ...],
     exclude_ous: tuple[str, ...],
     only: str | None,
+    plan_out: Path | None,
+    plan_in: Path | None,
+    max_age: str,
     reason: str | None,
     dry_run: bool,
     yes: bool,
@@ -221,31 +245,48 @@ def delete_credentials(
     Accounts under an active root_credentials exception in the config keep what the
     exception lists. Safe to interrupt and run again: it finishes what is left.
     """
+    from rootctl.documents.saved import parse_max_age
     from rootctl.fanout import check_concurrency
+    from rootctl.outputs import check_output
 
     spec = parse_selection(accounts, ous, exclude, exclude_ous)
     kinds = parse_only(only)
-    reason_text = require_reason(reason, dry_run)
+    if plan_in is not None and (not spec.is_default or spec.exclude or spec.exclude_ous or only):
+        raise UsageError("--plan applies a saved plan as it is: drop the selection and --only")
+    if plan_in is not None and (plan_out is not None or dry_run):
+        raise UsageError("--plan applies a saved plan: it takes neither --plan-out nor --dry-run")
+    saving = plan_out is not None
+    reason_text = require_reason(reason, dry_run or saving)
+    limit = parse_max_age(max_age)
     check_concurrency(concurrency)
-    require_tty_or_yes(yes, dry_run)
+    require_tty_or_yes(yes, dry_run or saving)
     rc = runtime(ctx, config=config_path, journal=journal_path)
+    if plan_out is not None:
+        check_output(plan_out, protected=[rc.journal.path])
     progress = _progress(output)
-    planned = rc.plan_deletion(
-        spec,
-        only=kinds,
-        reason=reason_text,
-        dry_run=dry_run,
-        concurrency=concurrency,
-        progress=progress,
-    )
+    if plan_in is not None:
+        planned = rc.saved_deletion_plan(
+            plan_in, reason=reason_text, max_age=limit, concurrency=concurrency, progress=progress
+        )
+    else:
+        planned = rc.plan_deletion(
+            spec,
+            only=kinds,
+            reason=reason_text,
+            dry_run=dry_run or saving,
+            concurrency=concurrency,
+            progress=progress,
+        )
     for note in planned.notes:
         _err(f"note: {clean(note)}")
     console_out = sys.stdout if output == "table" else sys.stderr
     _print_plan(planned.plan, console_out)
-    if dry_run:
+    if plan_out is not None:
+        _save_plan(rc, planned, plan_out)
+    if dry_run or saving:
         if output == "json":
             _print_json(planned, None, dry_run=True)
-        _err("Dry run: nothing changed.")
+        _err("Dry run: nothing changed." if dry_run else "Nothing changed (plan saved).")
         ctx.exit(1 if planned.plan.audit.summary.errors else 0)
     if planned.changes and not confirm(
         f"Delete {planned.steps} root credentials in {planned.changes} accounts?", yes
@@ -261,6 +302,22 @@ def delete_credentials(
     ctx.exit(1 if done.failed else 0)
 
 
+def _save_plan(rc: Rootctl, planned: PlannedDeletion, path: Path) -> None:
+    from rootctl.documents.base import dump
+    from rootctl.outputs import open_output
+
+    if not planned.changes:
+        _err(f"Nothing to delete: no plan saved to {path}.")
+        return
+    document = rc.deletion_plan_document(planned)
+    with open_output(path, protected=[rc.journal.path]) as out:
+        out.write(dump(document) + "\n")
+    _err(
+        f"Saved the plan to {path} ({planned.steps} credentials in {planned.changes} accounts); "
+        f"apply it with: rootctl delete-credentials --plan {path} --reason TEXT"
+    )
+
+
 def parse_only(only: str | None) -> tuple[str, ...]:
     """`--only password,mfa-devices` -> the kinds (every kind without the flag)."""
     from rootctl.credentials.plan import KINDS, parse_kinds
@@ -274,21 +331,22 @@ def parse_only(only: str | None) -> tuple[str, ...]:
 
 
 def _print_json(planned: PlannedDeletion, done: DeletionRun | None, dry_run: bool) -> None:
-    from rootctl.credentials.report import delete_report
+    from rootctl.documents.base import dump
+    from rootctl.documents.deletion import deletion_report
+    from rootctl.outputs import write_stdout
 
-    run_id = (
-        done.run_id if done is not None else (planned.run.recorder.run_id if planned.run else "")
-    )
-    operator = planned.plan.audit.operator
-    document = delete_report(
+    if done is not None:
+        run_id = done.run_id
+    else:
+        run_id = planned.run.recorder.run_id if planned.run is not None else ""
+    document = deletion_report(
         planned.plan,
         list(done.results) if done is not None else None,
-        operator=operator,
+        operator=planned.plan.audit.operator,
         run_id=run_id,
         dry_run=dry_run,
     )
-    json.dump(document, sys.stdout, indent=2, ensure_ascii=False)
-    sys.stdout.write("\n")
+    write_stdout(dump(document) + "\n")
 
 
 def _print_plan(plan: DeletionPlan, out: TextIO) -> None:

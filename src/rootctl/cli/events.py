@@ -56,16 +56,17 @@ def events(
     """
     from rootctl.aws.session import check_region
     from rootctl.config import parse_account_id
-    from rootctl.sessions.events import build_timeline, journaled_key_ids, parse_since
+    from rootctl.sessions.events import parse_since
 
     start = parse_since(since)
     account_id = parse_account_id(account, flag="--account") if account else None
     where = [check_region(r) for r in (regions or "").split(",") if r.strip()]
     if regions is not None and not where:
         raise click.UsageError("--regions needs at least one region, e.g. us-east-1,eu-west-1")
-    rt = runtime(ctx, journal=journal_path)
-    known = journaled_key_ids(rt.journal)
-    timeline = build_timeline(rt.factory, known, start, account_id, member_role, where or None)
+    rc = runtime(ctx, journal=journal_path)
+    timeline = rc.events(
+        start, account_id=account_id, member_role=member_role, regions=where or None
+    )
     if output == "json":
         from rootctl.documents.base import dump
         from rootctl.documents.events import events_document

@@ -72,11 +72,9 @@ def check(ctx: click.Context, accounts: str | None, output: str) -> None:
     the caller may not read SCPs.
     """
     from rootctl.config import parse_account_ids
-    from rootctl.guardrails.check import check_guardrails
 
     account_ids = parse_account_ids(accounts, flag="--accounts") if accounts is not None else None
-    rt = runtime(ctx)
-    result = check_guardrails(rt.factory, account_ids)
+    result = runtime(ctx).guardrails_check(account_ids)
     if output == "json":
         click.echo(json.dumps(result.to_dict(), indent=2))
     else:

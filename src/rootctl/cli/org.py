@@ -16,7 +16,7 @@ from rootctl.cli.common import config_option, confirm, journal_option, output_op
 from rootctl.errors import UsageError
 
 if TYPE_CHECKING:
-    from rootctl.aws.session import SessionFactory
+    from rootctl.api import Rootctl
     from rootctl.config import RootctlConfig
     from rootctl.documents.org import ConfigSourcePart, StatusDocument
     from rootctl.org.service import ApplyResult, OrgPlanRun
@@ -76,9 +76,8 @@ def _render_status(data: StatusDocument) -> None:
 def status(ctx: click.Context, output: str) -> None:
     """Where the organization stands: features, trusted access, delegated admin, root guardrails."""
     from rootctl.documents.base import dump
-    from rootctl.org.service import status as org_status
 
-    data = org_status(runtime(ctx).factory)
+    data = runtime(ctx).status()
     if output == "json":
         click.echo(dump(data))
     else:
@@ -181,10 +180,9 @@ def plan(
 ) -> None:
     """Show the changes `apply` would make. Exit 0 no changes, 2 changes, 1 error."""
     from rootctl.documents.base import dump
-    from rootctl.org.service import plan_org
 
     config, source = _desired(config_path, terraform_dir)
-    run = plan_org(runtime(ctx).factory, config, source=source)
+    run = runtime(ctx).plan_org(config, source=source)
     if output == "json":
         click.echo(dump(run.document))
     else:
@@ -210,12 +208,10 @@ def _render_applied(applied: ApplyResult) -> None:
         )
 
 
-def _saved_run(
-    factory: SessionFactory, plan_path: Path, config_path: Path | None, max_age: str
-) -> OrgPlanRun:
+def _saved_run(rc: Rootctl, plan_path: Path, config_path: Path | None, max_age: str) -> OrgPlanRun:
     """The saved plan, checked against the organization and config as they are now."""
     from rootctl.documents.saved import parse_max_age
-    from rootctl.org.service import load_org_plan, replan_saved
+    from rootctl.org.service import load_org_plan
 
     limit = parse_max_age(max_age)
     saved = load_org_plan(plan_path)
@@ -227,7 +223,7 @@ def _saved_run(
             config, _ = _desired(Path(source.path), None)
     else:
         config, _ = _desired(config_path, None)
-    return replan_saved(factory, saved, config, max_age=limit, source=str(plan_path))
+    return rc.saved_org_plan(saved, config, max_age=limit, source=str(plan_path))
 
 
 @click.command()
@@ -263,23 +259,22 @@ def apply(
     edited, was made for another organization, is older than --max-age, or the organization
     or the config changed since it was made.
     """
-    from rootctl.journal import Recorder
-    from rootctl.org.service import apply_org, check_applicable, plan_org
 
-    rt = runtime(ctx, journal=journal_path)
+    from rootctl.org.service import check_applicable
+
+    rc = runtime(ctx, journal=journal_path)
     if plan_path is not None:
-        run = _saved_run(rt.factory, plan_path, config_path, max_age)
+        run = _saved_run(rc, plan_path, config_path, max_age)
     else:
         config, source = _desired(config_path, None)
-        run = plan_org(rt.factory, config, source=source)
+        run = rc.plan_org(config, source=source)
     _render_plan(run)
     check_applicable(run)
     if run.plan.empty:
         ctx.exit(0)
     if not confirm(f"Apply these {len(run.plan.changes)} changes?", yes):
         raise click.Abort()
-    recorder = Recorder(rt.journal, command="apply", operator=run.state.caller_arn, reason=reason)
-    applied = apply_org(rt.factory, recorder, run)
+    applied = rc.apply_org(run, reason=reason)
     _render_applied(applied)
     if not applied.ok:
         ctx.exit(1)

@@ -18,7 +18,6 @@ from rootctl.credentials.models import (
 from rootctl.credentials.plan import AccountPlan, DeletionPlan, parse_kinds, plan_deletion
 from rootctl.credentials.read import read_root_credentials
 from rootctl.credentials.recovery import RecoveryResult, allow_password_recovery
-from rootctl.credentials.report import delete_report
 from rootctl.credentials.resume import unfinished_steps
 
 __all__ = [
@@ -38,7 +37,6 @@ __all__ = [
     "audit_accounts",
     "delete_account",
     "delete_planned",
-    "delete_report",
     "parse_kinds",
     "plan_deletion",
     "read_root_credentials",
