@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from rootctl.cli.credentials import parse_only
 from rootctl.config import config_from_text
 from rootctl.credentials.models import (
     AccessKey,
@@ -22,7 +23,6 @@ from rootctl.credentials.models import (
     SigningCertificate,
     mfa_type,
 )
-from rootctl.cli.credentials import parse_only
 from rootctl.credentials.plan import KINDS, Step, parse_kinds, plan_deletion
 from rootctl.credentials.resume import unfinished_steps
 from rootctl.errors import UsageError
