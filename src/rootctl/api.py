@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from rootctl.credentials.recovery import RecoveryResult
     from rootctl.documents.deletion_plan import DeletionPlanDocument
     from rootctl.documents.org import ConfigSourcePart, PlanDocument, StatusDocument
+    from rootctl.enforce import EnforcementReport, EventScope
     from rootctl.guardrails.check import GuardrailCheck
     from rootctl.journal import Journal
     from rootctl.org.selection import Selection
@@ -632,6 +633,38 @@ class Rootctl:
         run = self.run("exec", reason, 1)
         base = os.environ if env is None else env
         return run_with_session(run, account_id, task, argv, base, region, announce)
+
+    # -- continuous enforcement --------------------------------------------------------------------
+
+    def enforce(
+        self,
+        selection: SelectionSpec | None = None,
+        *,
+        event: EventScope | None = None,
+        reason: str | None = None,
+        dry_run: bool = False,
+        now: datetime | None = None,
+        progress: ProgressFactory | None = None,
+    ) -> EnforcementReport:
+        """One idempotent reconcile pass of `root_credentials.policy` (rootctl.enforce).
+
+        Audit; under `delete`, delete what no active exception or open recovery window
+        keeps (plan_deletion/delete: same journal and verification); under `report`, only
+        findings. Recovery windows that have ended lose their password under either policy.
+        `event` (rootctl.enforce.parse_event) narrows the pass to the account it names. The
+        pass is journaled as one `enforce` entry (not on a dry run).
+        """
+        from rootctl.enforce.reconcile import run_pass
+
+        return run_pass(
+            self,
+            selection,
+            event=event,
+            reason=reason,
+            dry_run=dry_run,
+            now=now,
+            progress=progress,
+        )
 
 
 def _phase(progress: ProgressFactory | None, total: int, label: str) -> Any:

@@ -37,6 +37,13 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
         "rootctl.run",
         "rootctl.credentials.recovery",
     ),
+    "enforce": (
+        "rootctl.aws.session",
+        "rootctl.org.accounts",
+        "rootctl.run",
+        "rootctl.credentials.audit",
+        "rootctl.credentials.delete",
+    ),
     "list-locked": ("rootctl.run", "rootctl.sessions.s3", "rootctl.sessions.sqs"),
     "unlock": ("rootctl.run", "rootctl.sessions.s3", "rootctl.sessions.sqs"),
     "restore": ("rootctl.run", "rootctl.sessions.s3", "rootctl.sessions.sqs"),

@@ -46,6 +46,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "rootctl.cli.credentials:allow_password_recovery",
         "Let one account's root user recover its password.",
     ),
+    "enforce": ("rootctl.cli.enforce:enforce", "One reconcile pass of root_credentials.policy."),
     "sandbox": (
         "rootctl.cli.sandbox:sandbox",
         "Run a local AWS organization that speaks centralized root access.",

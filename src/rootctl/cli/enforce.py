@@ -1,0 +1,117 @@
+"""`rootctl enforce`: parse flags (and an EventBridge event), call `Rootctl.enforce`, render.
+
+Every rule is in the library (rootctl.enforce); this skin validates its input before any
+AWS call, refuses to change anything without --yes or a TTY, prints the one enforcement
+report (table or the `rootctl.enforce/v1` JSON document) and exits with the report's code:
+0 compliant or converged, 1 some accounts failed, 3 findings remain, 2 bad input.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from rootctl.cli.common import config_option, confirm, journal_option, output_option, runtime
+from rootctl.cli.credentials import parse_selection, require_tty_or_yes, selection_options
+from rootctl.errors import UsageError
+from rootctl.text import clean
+
+if TYPE_CHECKING:
+    from rootctl.enforce import EnforcementReport, EventScope
+    from rootctl.org.selection import SelectionSpec
+
+
+@click.command()
+@selection_options
+@click.option(
+    "--event",
+    "event_path",
+    metavar="FILE|-",
+    help="An EventBridge event (AccountJoinedOrganization, CreateAccountResult, or the "
+    "scheduled event) that narrows the pass to the account it names; - reads stdin.",
+)
+@click.option("--reason", help="Why (journaled; default names the policy).")
+@click.option("--dry-run", is_flag=True, help="Report what the pass would do; change nothing.")
+@click.option("--yes", "-y", is_flag=True, help="Apply without asking (needed without a TTY).")
+@output_option("table", "json")
+@config_option
+@journal_option
+@click.pass_context
+def enforce(
+    ctx: click.Context,
+    accounts: tuple[str, ...],
+    ous: tuple[str, ...],
+    exclude: tuple[str, ...],
+    exclude_ous: tuple[str, ...],
+    event_path: str | None,
+    reason: str | None,
+    dry_run: bool,
+    yes: bool,
+    output: str,
+    config_path: Path | None,
+    journal_path: Path | None,
+) -> None:
+    """One idempotent pass of root_credentials.policy over the organization.
+
+    Exit 0 compliant or converged, 1 when some accounts failed, 3 when findings remain
+    (policy report, or a dry run), 2 for bad input.
+    """
+    spec = parse_selection(accounts, ous, exclude, exclude_ous)
+    event = _read_event(event_path, spec)
+    require_tty_or_yes(yes, dry_run)
+    rc = runtime(ctx, config=config_path, journal=journal_path)
+    policy = rc.config.root_credentials.policy  # the config is validated before any AWS call
+    if not dry_run and not confirm(f"Run the enforcement pass (policy: {policy})?", yes):
+        raise click.Abort()
+    report = rc.enforce(spec, event=event, reason=reason, dry_run=dry_run)
+    if output == "json":
+        json.dump(report.to_dict(), sys.stdout, indent=2, ensure_ascii=False)
+        sys.stdout.write("\n")
+    else:
+        render(report)
+    ctx.exit(report.exit_code)
+
+
+def _read_event(path: str | None, spec: SelectionSpec) -> EventScope | None:
+    from rootctl.enforce.events import parse_event_text
+
+    if path is None:
+        return None
+    if spec.accounts or spec.ous:
+        raise UsageError("--event names the account itself: leave out --accounts and --ou")
+    if path == "-":
+        data = sys.stdin.buffer.read()
+    else:
+        try:
+            data = Path(path).read_bytes()
+        except OSError as exc:
+            raise UsageError(f"--event: cannot read {path}: {exc.strerror or exc}") from None
+    return parse_event_text(data)
+
+
+def render(report: EnforcementReport) -> None:
+    """A short human report: a summary line, then one line per change, refusal, failure."""
+    s = report.summary()
+    mode = " (dry run: nothing changed)" if report.dry_run else ""
+    click.echo(
+        f"enforce: policy {report.policy}{mode}: {s['accounts']} accounts, {s['found']} with "
+        f"root credentials, {s['changed']} changed, {s['refused']} kept, {s['failed']} failed, "
+        f"{s['findings']} findings"
+    )
+    for c in report.changed:
+        state = "verified" if c.verified else "not verified"
+        click.echo(
+            f"  changed  {c.account_id}: deleted {', '.join(map(clean, c.deleted))} ({clean(c.why)}; {state})"
+        )
+    for r in report.refused:
+        click.echo(f"  kept     {r.account_id}: {r.kind} ({clean(r.reason)})")
+    for f in report.failed:
+        click.echo(f"  failed   {f.account_id}: {clean(f.error)}")
+    for finding in report.findings:
+        click.echo(f"  finding  {finding.id}: {clean(finding.title)}")
+    for note in report.notes:
+        click.echo(f"note: {clean(note)}", err=True)

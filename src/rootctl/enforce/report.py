@@ -1,0 +1,151 @@
+"""The enforcement report (`rootctl.enforce/v1`): one document per pass.
+
+`found`: accounts whose root credentials the pass saw; `changed`: what it deleted (and
+whether the fresh audit after the deletion confirmed it); `refused`: credentials it left in
+place on purpose (an active exception, an open recovery window); `failed`: accounts it could
+not audit or clean; `findings`: what remains against the policy after the pass, each with a
+stable id (`<type>:<account id>`) so a scheduler or Security Hub can tell a new finding
+from one already known.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from rootctl.results import iso
+
+ENFORCE_SCHEMA = "rootctl.enforce/v1"
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_FINDINGS = 3
+
+FindingType = Literal["root-credentials"]
+
+
+@dataclass(frozen=True)
+class Finding:
+    type: FindingType
+    account_id: str
+    title: str
+    detail: dict[str, Any] = field(default_factory=dict)
+    severity: str = "HIGH"
+
+    @property
+    def id(self) -> str:
+        """Stable across passes: the same leftover credentials keep the same id."""
+        return f"{self.type}:{self.account_id}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "type": self.type,
+            "account_id": self.account_id,
+            "severity": self.severity,
+            "title": self.title,
+            "detail": self.detail,
+        }
+
+
+@dataclass(frozen=True)
+class Found:
+    account_id: str
+    account_name: str
+    kinds: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Changed:
+    account_id: str
+    deleted: tuple[str, ...]  # step targets (login-profile, key ids, ...)
+    why: str
+    verified: bool | None
+
+
+@dataclass(frozen=True)
+class Refused:
+    account_id: str
+    kind: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Failed:
+    account_id: str
+    error: str
+
+
+@dataclass
+class EnforcementReport:
+    """What one pass found, changed, refused and failed, and the findings that remain."""
+
+    generated_at: datetime
+    policy: str
+    dry_run: bool
+    run_id: str
+    scope: dict[str, Any]
+    found: list[Found] = field(default_factory=list)
+    changed: list[Changed] = field(default_factory=list)
+    refused: list[Refused] = field(default_factory=list)
+    failed: list[Failed] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    accounts: int = 0
+    # The run that deleted (its plan, deletion and verification entries); None: no deletion.
+    deletion_run_id: str | None = None
+
+    @property
+    def exit_code(self) -> int:
+        """1 when an account failed, else 3 when findings remain, else 0 (compliant)."""
+        if self.failed:
+            return EXIT_FAILED
+        return EXIT_FINDINGS if self.findings else EXIT_OK
+
+    @property
+    def outcome(self) -> str:
+        """The journal outcome of the pass's `enforce` entry."""
+        return {EXIT_OK: "ok", EXIT_FAILED: "error", EXIT_FINDINGS: "findings"}[self.exit_code]
+
+    def summary(self) -> dict[str, int]:
+        return {
+            "accounts": self.accounts,
+            "found": len(self.found),
+            "changed": len(self.changed),
+            "refused": len(self.refused),
+            "failed": len(self.failed),
+            "findings": len(self.findings),
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema": ENFORCE_SCHEMA,
+            "generated_at": iso(self.generated_at),
+            "run_id": self.run_id,
+            "deletion_run_id": self.deletion_run_id,
+            "policy": self.policy,
+            "dry_run": self.dry_run,
+            "scope": self.scope,
+            "summary": self.summary(),
+            "found": [
+                {"account_id": f.account_id, "account_name": f.account_name, "kinds": list(f.kinds)}
+                for f in self.found
+            ],
+            "changed": [
+                {
+                    "account_id": c.account_id,
+                    "deleted": list(c.deleted),
+                    "why": c.why,
+                    "verified": c.verified,
+                }
+                for c in self.changed
+            ],
+            "refused": [
+                {"account_id": r.account_id, "kind": r.kind, "reason": r.reason}
+                for r in self.refused
+            ],
+            "failed": [{"account_id": f.account_id, "error": f.error} for f in self.failed],
+            "findings": [finding.to_dict() for finding in self.findings],
+            "notes": list(self.notes),
+            "exit_code": self.exit_code,
+        }

@@ -1,0 +1,58 @@
+"""Shared helpers of the enforce tests: the CLI in-process, configs, journal reads."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from click.testing import CliRunner, Result
+
+from rootctl.journal import Journal
+from rootctl.sandbox import Sandbox
+
+
+def invoke(sb: Sandbox, *args: str, journal: Path, stdin: str | None = None) -> Result:
+    """`rootctl ARGS` in-process against the sandbox (Click's runner: stdin is not a TTY)."""
+    env: dict[str, str | None] = {k: None for k in os.environ if k.startswith(("AWS_", "ROOTCTL_"))}
+    env.update(sb.env())
+    env.update({"AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull})
+    env.update({"NO_COLOR": "1", "COLUMNS": "200", "ROOTCTL_JOURNAL": str(journal)})
+    from rootctl.cli.main import cli
+
+    return CliRunner().invoke(cli, list(args), env=env, input=stdin, catch_exceptions=False)
+
+
+def write_config(tmp_path: Path, policy: str, extra: str = "") -> Path:
+    path = tmp_path / "rootctl.yaml"
+    path.write_text(f"root_credentials:\n  policy: {policy}\n{extra}")
+    return path
+
+
+def document(result: Result) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(result.stdout)
+    return data
+
+
+def entries(journal: Path, run_id: str) -> list[str]:
+    """The actions one run journaled, in order."""
+    with Journal(journal, create=False) as j:
+        return [e.action for e in j.list(run_id=run_id)]
+
+
+def verifies(journal: Path) -> bool:
+    with Journal(journal, create=False) as j:
+        return j.verify().ok
+
+
+def credential_holders(sb: Sandbox) -> set[str]:
+    """Accounts whose root user still has any credential, as the sandbox holds them."""
+    return {
+        account
+        for account, root in sb.root_state().items()
+        if root["password"]
+        or root["access_keys"]
+        or root["signing_certificates"]
+        or any(d["assigned"] for d in root["mfa_devices"])
+    }
