@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
@@ -366,6 +367,13 @@ def _print_results(results: list[AccountDeletion], out: TextIO) -> None:
 
 @click.command("allow-password-recovery")
 @click.argument("account")
+@click.option(
+    "--for",
+    "window_text",
+    metavar="DURATION",
+    help="Time-box the recovery (30m, 4h, 2d; at most 7d): rootctl enforce deletes the "
+    "password once it has passed.",
+)
 @change_options
 @config_option
 @journal_option
@@ -373,6 +381,7 @@ def _print_results(results: list[AccountDeletion], out: TextIO) -> None:
 def allow_password_recovery(
     ctx: click.Context,
     account: str,
+    window_text: str | None,
     reason: str | None,
     dry_run: bool,
     yes: bool,
@@ -386,6 +395,7 @@ def allow_password_recovery(
     from rootctl.config import parse_account_id
 
     account_id = parse_account_id(account, flag="ACCOUNT")
+    window = _recovery_window(window_text)
     reason_text = require_reason(reason, dry_run)
     require_tty_or_yes(yes, dry_run)
     rc = runtime(ctx, config=config_path, journal=journal_path)
@@ -405,3 +415,17 @@ def allow_password_recovery(
         raise click.Abort()
     rc.allow_password_recovery(planned)
     click.echo(f"Password recovery allowed for {account_id} (login profile created).")
+    if window is not None:
+        from datetime import UTC, datetime
+
+        from rootctl.enforce.windows import record_window
+        from rootctl.results import iso
+
+        opened = record_window(planned, window, datetime.now(UTC))
+        click.echo(f"Recovery window until {iso(opened.until)}: rootctl enforce then deletes it.")
+
+
+def _recovery_window(text: str | None) -> timedelta | None:
+    from rootctl.enforce.durations import parse_duration
+
+    return None if text is None else parse_duration(text)
