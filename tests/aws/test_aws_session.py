@@ -17,7 +17,8 @@ import pytest
 from botocore.stub import Stubber
 from rich.pretty import pretty_repr
 
-from rootctl.aws.session import Credentials, SessionFactory, as_usage_error, dns_suffix
+from rootctl.aws.errors import stops_the_run
+from rootctl.aws.session import Credentials, SessionFactory, dns_suffix
 from rootctl.errors import UsageError
 
 SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYSECRETKEY"
@@ -366,8 +367,8 @@ def test_other_errors_are_not_turned_into_usage_errors() -> None:
     from botocore.exceptions import ClientError
 
     error = ClientError({"Error": {"Code": "AccessDenied", "Message": "no"}}, "AssumeRoot")
-    assert as_usage_error(error) is None
-    assert as_usage_error(RuntimeError("x")) is None
+    assert stops_the_run(error) is None
+    assert stops_the_run(RuntimeError("x")) is None
 
 
 def test_caller_identity_is_cached(clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -42,7 +42,10 @@ CASES = [
     (["audit", "--ou", "/root/workloads", "--exclude-ou", "/root/workloads"], "selection is empty"),
     (["audit", "--concurrency", "0"], "--concurrency must be between 1"),
     (["audit", "-o", "xml"], "'xml' is not one of"),
-    (["audit", "--out", "/nonexistent/dir/report.json"], "--out: directory /nonexistent/dir"),
+    (
+        ["audit", "--out", "/nonexistent/dir/report.json"],
+        "directory /nonexistent/dir does not exist",
+    ),
     (["delete-credentials", "--yes"], "--reason is required"),
     (["delete-credentials", "--reason", "  ", "--yes"], "--reason is required"),
     (["delete-credentials", "--only", "passwords", "--reason", "x", "--yes"], "--only: passwords"),

@@ -20,9 +20,10 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 from botocore.exceptions import ClientError
 
+from rootctl.aws.errors import stops_the_run
 from rootctl.aws.retry import DEFAULT_BACKOFF, Backoff, call_with_backoff
 from rootctl.aws.root_session import RootSession
-from rootctl.aws.session import Credentials, SessionFactory, acting_as, as_usage_error
+from rootctl.aws.session import Credentials, SessionFactory, acting_as
 from rootctl.errors import UsageError, code_is
 from rootctl.tasks import MAX_ROOT_SESSION_SECONDS, Task
 
@@ -166,7 +167,7 @@ class RootSessionBroker:
             response = call_with_backoff(call, policy=self._backoff, sleep=self._sleep)
         except Exception as exc:
             # Missing, rejected or expired operator credentials are not this account's problem.
-            error = as_usage_error(exc)
+            error = stops_the_run(exc)
             if error is not None:
                 raise error from exc
             raise

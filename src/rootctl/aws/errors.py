@@ -73,7 +73,20 @@ def classify(exc: BaseException) -> RootctlError | None:
 
 
 def stops_the_run(exc: BaseException) -> RootctlError | None:
-    """`classify(exc)` when it is about the setup or the endpoint (not one account), else None."""
+    """`classify(exc)` when it is about the operator's setup (every account would fail the
+    same way), else None.
+
+    An endpoint failure is not one of them: a connection dropped once for one account (after
+    botocore's retries) is that account's error, and the run goes on (results are values).
+    An endpoint that is down from the start fails the organization read before any account.
+    """
+    error = classify(exc)
+    return error if isinstance(error, UsageError) else None
+
+
+def operator_error(exc: BaseException) -> RootctlError | None:
+    """For the operator's own calls (who am I, the organization read): setup and endpoint
+    failures are one line for the whole run, since no account has been reached yet."""
     error = classify(exc)
     return error if isinstance(error, UsageError | EndpointError) else None
 

@@ -42,7 +42,7 @@ from botocore.credentials import ReadOnlyCredentials
 from botocore.exceptions import ConfigParseError, InvalidConfigError, ProfileNotFound
 
 from rootctl.aws.endpoints import check_endpoint_url
-from rootctl.aws.errors import stops_the_run
+from rootctl.aws.errors import operator_error, stops_the_run
 from rootctl.aws.retry import client_config, connection_budget, timeouts
 from rootctl.errors import RootctlError, UsageError
 from rootctl.fanout import DEFAULT_CONCURRENCY
@@ -173,11 +173,6 @@ class CallerIdentity:
     account: str
     arn: str
     user_id: str
-
-
-def as_usage_error(exc: BaseException) -> RootctlError | None:
-    """Kept for callers not yet moved: `rootctl.aws.errors.stops_the_run` is the mapping."""
-    return stops_the_run(exc)
 
 
 @cache
@@ -451,7 +446,7 @@ class SessionFactory:
         try:
             response = self.client("sts").get_caller_identity()
         except Exception as exc:
-            error = stops_the_run(exc)
+            error = operator_error(exc)
             if error is None:
                 raise
             raise error from exc

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from rich.text import Text
 
     from rootctl.credentials.delete import AccountDeletion
-    from rootctl.credentials.plan import DeletePlan, Kept, Step
+    from rootctl.credentials.plan import DeletionPlan, Kept, Step
 
 _LABELS = {
     "delete-login-profile": "delete password",
@@ -34,7 +34,7 @@ def kept_label(kept: Kept) -> str:
     return f"{what}: {kept.reason}"
 
 
-def render_plan(plan: DeletePlan, out: TextIO) -> None:
+def render_plan(plan: DeletionPlan, out: TextIO) -> None:
     from rich.table import Table
 
     page = console(out)
