@@ -598,3 +598,15 @@ def _epoch(event: dict[str, Any]) -> float:
 
 
 HANDLERS[("cloudtrail", "LookupEvents")] = lookup_events
+
+
+def _register_joins() -> None:
+    """Organizations calls the sandbox answers itself (rootctl.sandbox.joins)."""
+    from rootctl.sandbox import joins
+
+    HANDLERS[("organizations", "InviteAccountToOrganization")] = joins.invite_account
+    HANDLERS[("organizations", "AcceptHandshake")] = joins.accept_handshake
+    HANDLERS[("organizations", "CreateAccount")] = joins.create_account
+
+
+_register_joins()

@@ -337,6 +337,8 @@ class SandboxState:
         self.identities: dict[str, Principal] = {}  # access key id -> long-term identity
         self.secrets_issued: list[str] = []  # every secret key and token handed out
         self.events: dict[str, list[dict[str, Any]]] = {}  # account id -> CloudTrail events
+        # Organizations invitations (rootctl.sandbox.joins): handshake id -> Handshake.
+        self.handshakes: dict[str, Any] = {}
         self.calls: list[CallRecord] = []
         self.record_calls = True
         self.clock_offset = 0.0

@@ -488,6 +488,7 @@ class Sandbox:
             },
             "secrets": {"GET": lambda _: _json(200, {"secrets": self.secrets_issued()})},
             "credentials": {"POST": self._post_credentials},
+            "root-sign-in": {"POST": self._post_root_sign_in},
         }
 
     def _health(self) -> dict[str, Any]:
@@ -525,6 +526,15 @@ class Sandbox:
         known = {str(a.id) for a in org.backend.accounts} if org is not None else set()
         creds = self.credentials_for(control.account_id(payload, known))
         return _json(200, asdict(creds))
+
+    def _post_root_sign_in(self, payload: dict[str, Any]) -> Response:
+        """A real root console sign-in in a member account (rootctl.sandbox.joins)."""
+        from rootctl.sandbox.joins import record_root_sign_in
+
+        with self.state.lock:
+            known = set(self.state.root_users)
+        event = record_root_sign_in(self.state, control.account_id(payload, known))
+        return _json(200, {"ok": True, "event_id": event["eventID"]})
 
 
 def _json(status: int, body: Any) -> Response:
