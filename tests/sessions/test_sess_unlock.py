@@ -67,7 +67,9 @@ def test_list_locked_finds_both_buckets_and_the_queue(run: Run) -> None:
     assert "Sid DenyEveryone" in s3.stdout and "2 of 2 buckets" in s3.stdout
     sqs = run("list-locked", "sqs", "--account", PAYMENTS_PROD, "-o", "json")
     assert sqs.exit_code == 0, sqs.output
-    [row] = json.loads(sqs.stdout)
+    document = json.loads(sqs.stdout)
+    assert (document["schema"], document["kind"]) == ("rootctl.locked/v1", "sqs")
+    [row] = document["resources"]
     assert (row["name"], row["locked"], row["statements"][0]["sid"]) == (QUEUE, True, "DenyAll")
 
 

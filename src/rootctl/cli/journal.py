@@ -128,8 +128,11 @@ def list_entries(
 
     with guarded_stdout() as out:
         if output == "json":
-            document = json.dumps([e.to_dict() for e in entries], indent=2, ensure_ascii=False)
-            out.write(clean_json(document))
+            from rootctl.documents.base import to_data
+            from rootctl.documents.journal import journal_entry_document
+
+            data = [to_data(journal_entry_document(e)) for e in entries]
+            out.write(clean_json(json.dumps(data, indent=2, ensure_ascii=False)))
             out.write("\n")
             return
         rows = [_list_row(e) for e in entries]
@@ -151,7 +154,10 @@ def show(ctx: click.Context, journal_path: Path | None, entry_id: int, output: s
     entry = _open(ctx, journal_path).get(entry_id)
     with guarded_stdout() as out:
         if output == "json":
-            out.write(clean_json(json.dumps(entry.to_dict(), indent=2, ensure_ascii=False)) + "\n")
+            from rootctl.documents.base import dump
+            from rootctl.documents.journal import journal_entry_document
+
+            out.write(dump(journal_entry_document(entry)) + "\n")
             return
         pairs = [(key, _show_value(value)) for key, value in entry.to_dict().items()]
         if _is_tty():

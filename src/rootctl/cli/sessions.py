@@ -7,7 +7,6 @@ checked before a root session is opened.
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -24,7 +23,7 @@ from rootctl.cli.common import (
     runtime,
 )
 from rootctl.errors import UsageError
-from rootctl.text import clean, clean_block, clean_json
+from rootctl.text import clean, clean_block
 
 if TYPE_CHECKING:
     from rootctl.api import PlannedPolicyChange, Rootctl
@@ -86,6 +85,7 @@ def _unlock_options(fn: F) -> F:
     for decorate in (
         journal_option,
         config_option,
+        output_option("table", "json"),
         change_options,
         click.option(
             "--replace-with",
@@ -134,6 +134,7 @@ def _unlock(
     reason: str | None,
     dry_run: bool,
     yes: bool,
+    output: str,
     config_path: Path | None,
     journal_path: Path | None,
 ) -> None:
@@ -158,7 +159,7 @@ def _unlock(
                 str(exc).replace(REPLACEMENT, f"--replace-with {replace_with}", 1)
             ) from None
         raise
-    _finish(ctx, rc, planned, dry_run=dry_run, yes=yes)
+    _finish(ctx, rc, planned, dry_run=dry_run, yes=yes, output=output)
 
 
 def _read_replacement(path: Path | None) -> str | None:
@@ -180,65 +181,85 @@ def _finish(
     *,
     dry_run: bool,
     yes: bool,
+    output: str,
 ) -> None:
-    """Show the plan; then dry run, nothing to do, declined, or apply and report."""
+    """Show the plan; then dry run, nothing to do, declined, or apply and report. With
+    `-o json` the human lines go to stderr and stdout holds one rootctl.unlock/v1 document."""
     plan = planned.plan
-    _show_plan(plan)
+    err = output == "json"
+    _show_plan(plan, err)
     for warning in planned.warnings:
         click.echo(f"warning: {clean(warning)}", err=True)
+    result: PolicyChange | None = None
     if plan.change == "none":
         rc.apply_policy_change(planned)
-        return
-    if dry_run:
+    elif dry_run:
         rc.skip_policy_change(planned, "dry run")
-        click.echo("Dry run: nothing changed.")
-        return
-    if not confirm(f"{clean(plan.summary())}?", yes):
+        click.echo("Dry run: nothing changed.", err=err)
+    elif not confirm(f"{clean(plan.summary())}?", yes):
         rc.skip_policy_change(planned, "not confirmed")
         click.echo("Nothing changed.", err=True)
+        _print_document(plan, None, output)
         ctx.exit(1)
-    result = rc.apply_policy_change(planned)
-    _show_result(result)
-    if result.outcome == "error":
+    else:
+        result = rc.apply_policy_change(planned)
+        _show_result(result, err)
+    _print_document(plan, result, output)
+    if result is not None and result.outcome == "error":
         ctx.exit(1)
 
 
-def _show_plan(plan: PolicyPlan) -> None:
+def _print_document(plan: PolicyPlan, result: PolicyChange | None, output: str) -> None:
+    if output != "json":
+        return
+    from rootctl.documents.base import dump
+    from rootctl.documents.sessions import unlock_document
+    from rootctl.outputs import write_stdout
+
+    write_stdout(dump(unlock_document(plan, result)) + "\n")
+
+
+def _show_plan(plan: PolicyPlan, err: bool = False) -> None:
     from rootctl.sessions.policy import render
+
+    def say(text: str) -> None:
+        click.echo(text, err=err)
 
     where = f"{plan.noun} {plan.name} in account {plan.account_id} ({plan.arn})"
     if plan.current is None:
-        click.echo(f"The {clean(where)} has no policy.")
+        say(f"The {clean(where)} has no policy.")
     else:
-        click.echo(f"Policy of the {clean(where)}:")
-        click.echo(clean_block(render(plan.current)))
+        say(f"Policy of the {clean(where)}:")
+        say(clean_block(render(plan.current)))
         locks = plan.lock_lines()
         if locks:
-            click.echo(
+            say(
                 "Statements that deny every principal:"
                 if plan.analysis and plan.analysis.locked
                 else "Lock analysis:"
             )
             for line in locks:
-                click.echo(clean(line))
+                say(clean(line))
     if plan.new_policy is not None and plan.change != "none":
-        click.echo("New policy:")
-        click.echo(clean_block(render(plan.new_policy)))
-    click.echo(f"Plan: {clean(plan.summary())}")
+        say("New policy:")
+        say(clean_block(render(plan.new_policy)))
+    say(f"Plan: {clean(plan.summary())}")
 
 
-def _show_result(result: PolicyChange) -> None:
+def _show_result(result: PolicyChange, err: bool = False) -> None:
     plan = result.plan
     if result.backup_entry_id is not None and plan.current is not None:
         click.echo(
             f"Backed up the old policy in journal entry {result.backup_entry_id} "
-            f"(undo: rootctl restore {result.backup_entry_id})."
+            f"(undo: rootctl restore {result.backup_entry_id}).",
+            err=err,
         )
     if result.outcome == "ok":
         done = {"delete-policy": "Deleted the policy", "replace-policy": "Replaced the policy"}
         click.echo(
             f"{done.get(plan.change, 'Restored the policy')} of {plan.noun} {clean(plan.name)}; "
-            f"verified by reading it back (journal entry {result.entry_id})."
+            f"verified by reading it back (journal entry {result.entry_id}).",
+            err=err,
         )
         if result.note is not None:
             click.echo(f"note: {clean(result.note)}", err=True)
@@ -258,6 +279,7 @@ def _show_result(result: PolicyChange) -> None:
     help="Restore even a policy that denies every principal (it locks the resource again).",
 )
 @change_options
+@output_option("table", "json")
 @config_option
 @journal_option
 @click.pass_context
@@ -269,6 +291,7 @@ def restore(
     reason: str | None,
     dry_run: bool,
     yes: bool,
+    output: str,
     config_path: Path | None,
     journal_path: Path | None,
 ) -> None:
@@ -290,7 +313,7 @@ def restore(
             message = str(exc).removesuffix(LOCKOUT_CONSENT)
             raise UsageError(f"{message}; pass --allow-lockout to restore it anyway") from None
         raise
-    _finish(ctx, rc, planned, dry_run=dry_run, yes=yes)
+    _finish(ctx, rc, planned, dry_run=dry_run, yes=yes, output=output)
 
 
 # ------------------------------------------------------------------------------- list-locked
@@ -324,26 +347,15 @@ def list_locked(
     rc = runtime(ctx, config=config_path, journal=journal_path)
     rows = rc.list_locked(kind, account_id, region=where, reason=reason)
     if output == "json":
-        text = json.dumps([_row_dict(r) for r in rows], indent=2, ensure_ascii=False)
-        click.echo(clean_json(text))
+        from rootctl.documents.base import dump
+        from rootctl.documents.sessions import locked_document
+        from rootctl.outputs import write_stdout
+
+        write_stdout(dump(locked_document(kind, account_id, where, rows)) + "\n")
     else:
         _lock_table(kind, account_id, rows)
     if any(r.error for r in rows):
         ctx.exit(1)
-
-
-def _row_dict(row: LockRow) -> dict[str, Any]:
-    statements = row.analysis.statements if row.analysis else ()
-    return {
-        "name": row.name,
-        "arn": row.arn,
-        "locked": row.locked,
-        "statements": [
-            {"index": s.index, "sid": s.sid, "denied_actions": list(s.denied_actions)}
-            for s in statements
-        ],
-        "error": row.error,
-    }
 
 
 def _lock_table(kind: Kind, account_id: str, rows: list[LockRow]) -> None:

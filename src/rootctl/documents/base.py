@@ -74,8 +74,12 @@ def to_data(document: Part) -> dict[str, Any]:
 
 
 def dump(document: Part, *, indent: int | None = 2) -> str:
-    """The document's JSON text, as every command prints it (UTF-8, not ASCII-escaped)."""
-    return json.dumps(to_data(document), indent=indent, ensure_ascii=False)
+    """The document's JSON text, as every command prints it: UTF-8, not ASCII-escaped, but
+    C1 controls and bidi characters written as \\u escapes (`rootctl.text.clean_json`), so
+    untrusted names cannot drive a terminal the JSON is shown on; the data is unchanged."""
+    from rootctl.text import clean_json
+
+    return clean_json(json.dumps(to_data(document), indent=indent, ensure_ascii=False))
 
 
 def parse(model: type[D], text: str | bytes, *, source: str = "document") -> D:
