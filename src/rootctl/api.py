@@ -34,6 +34,8 @@ from rootctl.run import RunContext
 from rootctl.tasks import Task
 
 if TYPE_CHECKING:
+    from rootctl.approvals import BreakGlassRequest, ProcessCredentials
+    from rootctl.approvals.model import RequestView
     from rootctl.aws import SessionFactory
     from rootctl.aws.root_session import RootSession
     from rootctl.config import RootctlConfig
@@ -470,14 +472,25 @@ class Rootctl:
         return PlannedDeletion(to_delete_plan(saved, audit), why, (), run)
 
     def plan_password_recovery(
-        self, account_id: str, *, reason: str | None, dry_run: bool = False
+        self,
+        account_id: str,
+        *,
+        reason: str | None,
+        dry_run: bool = False,
+        request_id: str | None = None,
     ) -> PlannedRecovery:
-        """Check the rules and the account; refused (journaled) if it already has a password."""
+        """Check the rules and the account; refused (journaled) if it already has a password.
+        `request_id`: an approved break-glass request (its reason stands in for `reason`)."""
         from rootctl.credentials import recovery
         from rootctl.results import iso
 
-        why = _reason(reason, dry_run)
-        run = self.run(recovery.COMMAND, why, 1)
+        why = _reason(reason, dry_run) if request_id is None else (reason or "").strip()
+        run = self.run(recovery.COMMAND, why or None, 1)
+        if request_id is not None:
+            from rootctl.approvals.gates import for_recovery
+
+            for_recovery(run, request_id, account_id, dry_run)
+            why = run.reason or why
         run.check_tasks(Task.CREATE_PASSWORD, reason=None if dry_run else why)
         account = run.select(SelectionSpec(accounts=(account_id,))).targets[0]
         created = run.opened(
@@ -547,8 +560,10 @@ class Rootctl:
         region: str | None = None,
         reason: str | None = None,
         dry_run: bool = False,
+        request_id: str | None = None,
     ) -> PlannedPolicyChange:
-        """Check the rules (journaling a refusal), open the task's session, read, plan."""
+        """Check the rules (journaling a refusal), open the task's session, read, plan.
+        `request_id`: an approved break-glass request for exactly this bucket or queue."""
         from rootctl.sessions.operations import prepare_unlock
         from rootctl.sessions.rules import reason_or_default
         from rootctl.sessions.unlock import check_replacement
@@ -558,6 +573,10 @@ class Rootctl:
         if dry_run:
             reason = reason_or_default(self.config, reason, "dry run")
         run = self.run(f"unlock {kind}", reason)
+        if request_id is not None:
+            from rootctl.approvals.gates import for_unlock
+
+            for_unlock(run, request_id, kind, account_id, name, region)
         resource, plan = prepare_unlock(run, kind, account_id, name, replacement, region)
         return PlannedPolicyChange(plan, resource, run)
 
@@ -603,14 +622,24 @@ class Rootctl:
 
     @contextmanager
     def session(
-        self, account_id: str, task: Task, *, reason: str | None, region: str | None = None
+        self,
+        account_id: str,
+        task: Task,
+        *,
+        reason: str | None,
+        region: str | None = None,
+        request_id: str | None = None,
     ) -> Iterator[RootSession]:
         """`with rc.session(account, task, reason=...) as s:` -- a checked, journaled root
         session; `s.iam`, `s.s3`, `s.sqs` sign as the member's root user inside the block."""
         from rootctl.sessions.rules import SessionRequest
 
         run = self.run("session", reason, 1)
-        run.check(SessionRequest(account_id, task, reason))
+        if request_id is not None:
+            from rootctl.approvals.gates import for_root
+
+            for_root(run, request_id, account_id, task)
+        run.check(SessionRequest(account_id, task, run.reason))
         with run.session(account_id, task, region) as session:
             yield session
 
@@ -624,15 +653,108 @@ class Rootctl:
         region: str | None = None,
         env: Mapping[str, str] | None = None,
         announce: Callable[[str], None] | None = None,
+        request_id: str | None = None,
     ) -> ExecResult:
-        """Run `argv` with the session's credentials in its environment only; journaled."""
+        """Run `argv` with the session's credentials in its environment only; journaled.
+        `request_id`: an approved break-glass request for this account and task."""
         import os
 
         from rootctl.sessions.execute import run_with_session
 
         run = self.run("exec", reason, 1)
+        if request_id is not None and argv:
+            from rootctl.approvals.gates import for_root
+
+            for_root(run, request_id, account_id, task)
         base = os.environ if env is None else env
         return run_with_session(run, account_id, task, argv, base, region, announce)
+
+    # -- break-glass approvals (rootctl.approvals) ---------------------------------------------------
+
+    def request_session(
+        self,
+        task: Task,
+        account_id: str,
+        *,
+        reason: str | None,
+        bucket: str | None = None,
+        queue: str | None = None,
+        region: str | None = None,
+        duration: int | None = None,
+    ) -> BreakGlassRequest:
+        """Journal a pending request for one root session (checked against every other
+        rule now); the requester is the caller's ARN from STS."""
+        from rootctl.approvals import flow
+        from rootctl.approvals.targets import target_for
+        from rootctl.sessions.rules import SessionRequest
+
+        where = target_for(
+            task,
+            account_id,
+            bucket=bucket,
+            queue=queue,
+            region=region,
+            default_region=self.factory.region,
+        )
+        run = self.run("request", reason, 1)
+        return flow.create(
+            run,
+            task,
+            account_id,
+            where.arn,
+            lambda: run.check(
+                SessionRequest(account_id, task, run.reason, where.resource), target=where.arn
+            ),
+            duration,
+        )
+
+    def requests(self, *, pending: bool = False, now: datetime | None = None) -> list[RequestView]:
+        """Every request in the (verified) journal with its state now, oldest first."""
+        from rootctl.approvals import flow
+        from rootctl.approvals.model import RequestView
+
+        when = now or flow.utcnow()
+        rules = self.config.root_sessions.approval
+        views = [
+            RequestView.of(r, rules, when) for r in flow.load(self.existing_journal()).values()
+        ]
+        return [v for v in views if v.state == "pending"] if pending else views
+
+    def approve(
+        self, request_id: str, *, reason: str | None = None, now: datetime | None = None
+    ) -> BreakGlassRequest:
+        """Approve as the caller (STS): allowed by `approvers`, never the requester, once."""
+        from rootctl.approvals import flow
+
+        return flow.approve(self.run("approve", reason, 1), request_id, now)
+
+    def deny(
+        self, request_id: str, *, reason: str | None, now: datetime | None = None
+    ) -> BreakGlassRequest:
+        """Deny a pending or approved request (same principals as `approve`)."""
+        from rootctl.approvals import flow
+
+        why = _reason(reason, False)
+        return flow.deny(self.run("deny", why, 1), request_id, now)
+
+    def credential_process(
+        self,
+        account_id: str,
+        task: Task,
+        *,
+        request_id: str | None = None,
+        duration: int | None = None,
+        reason: str | None = None,
+        now: datetime | None = None,
+    ) -> ProcessCredentials:
+        """A checked, journaled root session for an SDK's `credential_process`
+        (`.to_json()`); the journal entry never holds the secret or the token."""
+        from rootctl.approvals import gates, process
+
+        run = self.run(process.COMMAND, reason, 1)
+        return gates.credential_process(
+            run, account_id, task, request_id=request_id, duration=duration, now=now
+        )
 
     # -- continuous enforcement --------------------------------------------------------------------
 

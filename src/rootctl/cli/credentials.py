@@ -374,6 +374,11 @@ def _print_results(results: list[AccountDeletion], out: TextIO) -> None:
     help="Time-box the recovery (30m, 4h, 2d; at most 7d): rootctl enforce deletes the "
     "password once it has passed.",
 )
+@click.option(
+    "--request",
+    "request_id",
+    help="Run under this approved break-glass request (rootctl request/approve; used once).",
+)
 @change_options
 @config_option
 @journal_option
@@ -382,6 +387,7 @@ def allow_password_recovery(
     ctx: click.Context,
     account: str,
     window_text: str | None,
+    request_id: str | None,
     reason: str | None,
     dry_run: bool,
     yes: bool,
@@ -396,10 +402,12 @@ def allow_password_recovery(
 
     account_id = parse_account_id(account, flag="ACCOUNT")
     window = _recovery_window(window_text)
-    reason_text = require_reason(reason, dry_run)
+    reason_text = reason if request_id else require_reason(reason, dry_run)
     require_tty_or_yes(yes, dry_run)
     rc = runtime(ctx, config=config_path, journal=journal_path)
-    planned = rc.plan_password_recovery(account_id, reason=reason_text, dry_run=dry_run)
+    planned = rc.plan_password_recovery(
+        account_id, reason=reason_text, dry_run=dry_run, request_id=request_id
+    )
     for warning in planned.warnings:
         _err(f"warning: {clean(warning)}")
     target = planned.account

@@ -75,6 +75,20 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "rootctl.cli.sessions:exec_",
         "Run a command with a root session's credentials in its environment only.",
     ),
+    "request": (
+        "rootctl.cli.approvals:request",
+        "Ask for a break-glass root session that another principal must approve.",
+    ),
+    "requests": ("rootctl.cli.approvals:requests", "List break-glass requests and their state."),
+    "approve": (
+        "rootctl.cli.approvals:approve",
+        "Approve another principal's break-glass request.",
+    ),
+    "deny": ("rootctl.cli.approvals:deny", "Deny a break-glass request."),
+    "credential-process": (
+        "rootctl.cli.credential_process:credential_process",
+        "Print a root session's credentials for an AWS profile's credential_process.",
+    ),
     "events": (
         "rootctl.cli.events:events",
         "CloudTrail timeline of root sessions and their actions.",

@@ -42,6 +42,14 @@ def account_option(fn: F) -> F:
     )(fn)
 
 
+def request_option(fn: F) -> F:
+    return click.option(
+        "--request",
+        "request_id",
+        help="Run under this approved break-glass request (rootctl request/approve; used once).",
+    )(fn)
+
+
 def region_option(fn: F) -> F:
     return click.option(
         "--region",
@@ -95,6 +103,7 @@ def _unlock_options(fn: F) -> F:
         ),
         region_option,
         account_option,
+        request_option,
     ):
         fn = decorate(fn)
     return fn
@@ -137,6 +146,7 @@ def _unlock(
     output: str,
     config_path: Path | None,
     journal_path: Path | None,
+    request_id: str | None,
 ) -> None:
     account_id = _account(account)
     where = _region(region) or (name.region if not isinstance(name, str) else None)
@@ -152,6 +162,7 @@ def _unlock(
             region=where,
             reason=reason,
             dry_run=dry_run,
+            request_id=request_id,
         )
     except UsageError as exc:
         if replace_with is not None and str(exc).startswith(REPLACEMENT):
@@ -384,8 +395,12 @@ def _lock_table(kind: Kind, account_id: str, rows: list[LockRow]) -> None:
     required=True,
     help="audit, create-password, delete, s3-unlock, sqs-unlock (or the task policy name).",
 )
-@click.option("--reason", required=True, help="Why (journaled; must match reason_pattern).")
+@click.option(
+    "--reason",
+    help="Why (journaled; must match reason_pattern). Default with --request: its reason.",
+)
 @click.option("--region", "region", help="Region for the child (default: the global --region).")
+@request_option
 @config_option
 @journal_option
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
@@ -394,8 +409,9 @@ def exec_(
     ctx: click.Context,
     account: str,
     task: str,
-    reason: str,
+    reason: str | None,
     region: str | None,
+    request_id: str | None,
     config_path: Path | None,
     journal_path: Path | None,
     command: tuple[str, ...],
@@ -422,7 +438,15 @@ def exec_(
             err=True,
         )
 
-    result = rc.exec(account_id, parsed, command, reason=reason, region=where, announce=announce)
+    result = rc.exec(
+        account_id,
+        parsed,
+        command,
+        reason=reason,
+        region=where,
+        announce=announce,
+        request_id=request_id,
+    )
     click.echo(
         f"rootctl: exit status {result.exit_status} (journal entry {result.entry_id})", err=True
     )

@@ -301,6 +301,111 @@ class ProtectedResource(_Model):
         return any(fnmatchcase(name, pattern) for pattern in patterns)
 
 
+# Break-glass approval windows: at least a minute, at most a day (a longer need is a
+# standing exception, not an emergency).
+MIN_APPROVAL_SECONDS = 60
+MAX_APPROVAL_SECONDS = 24 * 3600
+DEFAULT_APPROVAL_SECONDS = 3600
+MAX_REQUIRED_APPROVALS = 10
+_APPROVER_ARN = re.compile(r"^arn:(aws|aws-cn|aws-us-gov):(iam|sts)::([0-9]{12}|\*):\S+$")
+_WINDOW = re.compile(r"^([0-9]{1,6})\s*([smh])$")
+_WINDOW_UNITS = {"s": 1, "m": 60, "h": 3600}
+
+
+def _approver_pattern(value: object) -> str:
+    if isinstance(value, str) and _APPROVER_ARN.match(value.strip()):
+        return value.strip()
+    raise FieldProblem(
+        f"{show(value)} is not a principal ARN pattern: expected arn:aws:iam::<account id or *>:"
+        "<user/... or role/...> (or arn:aws:sts::...:assumed-role/...), `*` and `?` allowed"
+    )
+
+
+def _approval_window(value: object) -> int:
+    """Seconds, from an integer or a number with a unit (90s, 30m, 1h)."""
+    seconds: int | None = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        seconds = value
+    elif isinstance(value, str) and (match := _WINDOW.fullmatch(value.strip().lower())):
+        seconds = int(match.group(1)) * _WINDOW_UNITS[match.group(2)]
+    if seconds is None or not MIN_APPROVAL_SECONDS <= seconds <= MAX_APPROVAL_SECONDS:
+        raise FieldProblem(
+            f"expected a duration from 1m to 24h (seconds, or 30m, 1h), got {show(value)}"
+        )
+    return seconds
+
+
+def _approval_count(value: object) -> int:
+    if (
+        isinstance(value, int)
+        and not isinstance(value, bool)
+        and 1 <= value <= MAX_REQUIRED_APPROVALS
+    ):
+        return value
+    raise FieldProblem(
+        f"expected a whole number from 1 to {MAX_REQUIRED_APPROVALS}, got {show(value)}"
+    )
+
+
+class Approval(_Model):
+    """Two-person rule for break-glass root sessions (`root_sessions.approval`).
+
+    A session for one of `tasks` runs only under a request that `required_approvals`
+    principals matching `approvers` (never the requester) approved, within `valid_for`.
+    """
+
+    tasks: tuple[TaskName, ...] = ()
+    approvers: tuple[Annotated[str, BeforeValidator(_approver_pattern)], ...] = ()
+    valid_for: Annotated[int, BeforeValidator(_approval_window)] = DEFAULT_APPROVAL_SECONDS
+    required_approvals: Annotated[int, BeforeValidator(_approval_count)] = 1
+
+    @field_validator("tasks")
+    @classmethod
+    def _unique_tasks(cls, value: tuple[Task, ...]) -> tuple[Task, ...]:
+        check_unique(value, "task")
+        return value
+
+    @field_validator("approvers")
+    @classmethod
+    def _unique_approvers(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        check_unique(value, "approver ARN pattern")
+        return value
+
+    @model_validator(mode="after")
+    def _someone_approves(self) -> Approval:
+        if self.tasks and not self.approvers:
+            raise FieldProblem(
+                "tasks need approval but no one may approve: list principal ARN patterns "
+                "under approvers",
+                ("approvers",),
+            )
+        return self
+
+    def needs(self, task: Task) -> bool:
+        """True when a root session for `task` needs an approved request."""
+        return task in self.tasks
+
+    def may_approve(self, arn: str) -> bool:
+        """True when `arn` (or, for an assumed-role session, its role) matches `approvers`."""
+        return any(
+            _arn_pattern(p).fullmatch(candidate)
+            for p in self.approvers
+            for candidate in principal_arns(arn)
+        )
+
+
+def principal_arns(arn: str) -> tuple[str, ...]:
+    """The ARNs a caller answers to: itself and, for an assumed-role session
+    (arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION), its role (arn:aws:iam::ACCOUNT:role/ROLE;
+    the role's path is not in the session ARN, so patterns should not rely on it)."""
+    parts = arn.split(":", 5)
+    if len(parts) == 6 and parts[2] == "sts" and parts[5].startswith("assumed-role/"):
+        role = parts[5].split("/")[1] if parts[5].count("/") >= 2 else ""
+        if role:
+            return (arn, f"arn:{parts[1]}:iam::{parts[4]}:role/{role}")
+    return (arn,)
+
+
 class RootSessions(_Model):
     """Rules for privileged (AssumeRoot) sessions."""
 
@@ -313,6 +418,8 @@ class RootSessions(_Model):
     # Principal ARN patterns (`*`, `?`) allowed to call AssumeRoot; empty: the watch
     # reports no caller finding (nothing to compare against).
     allowed_callers: tuple[PrincipalArnPattern, ...] = ()
+    # Tasks whose sessions need a second person's approval (rootctl.approvals).
+    approval: Approval = Approval()
 
     @field_validator("allowed_callers")
     @classmethod

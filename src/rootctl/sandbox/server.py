@@ -44,6 +44,7 @@ from rootctl.sandbox.wire import AwsRequest, Response
 
 _ACTIVE = threading.Lock()
 OPERATOR_USER = "rootctl-operator"
+APPROVER_USER = "rootctl-approver"
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,9 @@ class Sandbox:
         self._server: Any = None
         self._thread: threading.Thread | None = None
         self.operator: SandboxCredentials | None = None
+        # Two people of the management account for two-person rules (rootctl.approvals):
+        # "requester" is `operator`, "approver" another IAM user with its own keys.
+        self.operators: dict[str, SandboxCredentials] = {}
         self.organization_id = ""
         # The control API's per-run secret (docs/sandbox.md): `control()` sends it,
         # `sandbox serve` prints it as ROOTCTL_SANDBOX_TOKEN.
@@ -272,6 +276,10 @@ class Sandbox:
         self.state.features[self.organization_id] = set(spec.centralized_root_access)
         self._add_policies(backend)
         self.operator = self.credentials_for(management.id)
+        self.operators = {
+            "requester": self.operator,
+            "approver": self.credentials_for(management.id, APPROVER_USER),
+        }
 
     def _ensure_ou(self, backend: Any, path: str) -> str:
         if path in self.ou_ids:

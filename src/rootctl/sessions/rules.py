@@ -71,6 +71,15 @@ def _check_allowed(config: RootctlConfig, task: Task) -> None:
             f"root_sessions.allowed_tasks ({allowed}): add it to the config to allow it",
             "root_sessions.allowed_tasks",
         )
+    if rules.approval.needs(task):
+        # A run checked under an approved request carries a config without this task's
+        # approval (rootctl.approvals.gate): every other path is refused here.
+        raise SessionRefused(
+            f"task {task.short_name} needs an approved break-glass request "
+            "(root_sessions.approval.tasks): request it, have it approved, then run "
+            "with the request id",
+            "root_sessions.approval.tasks",
+        )
 
 
 def _check_reason(config: RootctlConfig, reason: str) -> None:
