@@ -767,6 +767,7 @@ class Rootctl:
         dry_run: bool = False,
         now: datetime | None = None,
         progress: ProgressFactory | None = None,
+        watch_since: datetime | None = None,
     ) -> EnforcementReport:
         """One idempotent reconcile pass of `root_credentials.policy` (rootctl.enforce).
 
@@ -774,7 +775,8 @@ class Rootctl:
         keeps (plan_deletion/delete: same journal and verification); under `report`, only
         findings. Recovery windows that have ended lose their password under either policy.
         `event` (rootctl.enforce.parse_event) narrows the pass to the account it names. The
-        pass is journaled as one `enforce` entry (not on a dry run).
+        pass is journaled as one `enforce` entry (not on a dry run). `watch_since` adds the
+        root-usage watch (`watch`) to a full pass, sharing its cursor.
         """
         from rootctl.enforce.reconcile import run_pass
 
@@ -786,6 +788,33 @@ class Rootctl:
             dry_run=dry_run,
             now=now,
             progress=progress,
+            watch_since=watch_since,
+        )
+
+    def watch(
+        self,
+        selection: SelectionSpec | None = None,
+        *,
+        since: datetime,
+        now: datetime | None = None,
+        regions: Sequence[str] | None = None,
+        member_role: str | None = None,
+        dry_run: bool = False,
+    ) -> EnforcementReport:
+        """Root-usage findings from CloudTrail since the journal's cursor (or `since` on the
+        first run), each reported once: real root sign-ins and root-key calls in member
+        accounts, AssumeRoot by callers or for tasks `root_sessions` does not allow, sessions
+        rootctl did not open. Journals the new cursor (not on a dry run)."""
+        from rootctl.enforce.watch import run_watch
+
+        return run_watch(
+            self,
+            selection,
+            since=since,
+            now=now or datetime.now(UTC),
+            regions=regions,
+            member_role=member_role,
+            dry_run=dry_run,
         )
 
 

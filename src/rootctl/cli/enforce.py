@@ -34,6 +34,12 @@ if TYPE_CHECKING:
     help="An EventBridge event (AccountJoinedOrganization, CreateAccountResult, or the "
     "scheduled event) that narrows the pass to the account it names; - reads stdin.",
 )
+@click.option(
+    "--watch-since",
+    metavar="TIME",
+    help="Also run the root-usage watch (full passes only; shares `rootctl watch`'s cursor): "
+    "how far back on its first run, e.g. 1d.",
+)
 @click.option("--reason", help="Why (journaled; default names the policy).")
 @click.option("--dry-run", is_flag=True, help="Report what the pass would do; change nothing.")
 @click.option("--yes", "-y", is_flag=True, help="Apply without asking (needed without a TTY).")
@@ -48,6 +54,7 @@ def enforce(
     exclude: tuple[str, ...],
     exclude_ous: tuple[str, ...],
     event_path: str | None,
+    watch_since: str | None,
     reason: str | None,
     dry_run: bool,
     yes: bool,
@@ -60,14 +67,17 @@ def enforce(
     Exit 0 compliant or converged, 1 when some accounts failed, 3 when findings remain
     (policy report, or a dry run), 2 for bad input.
     """
+    from rootctl.sessions.events import parse_since
+
     spec = parse_selection(accounts, ous, exclude, exclude_ous)
     event = _read_event(event_path, spec)
+    watch_start = parse_since(watch_since) if watch_since is not None else None
     require_tty_or_yes(yes, dry_run)
     rc = runtime(ctx, config=config_path, journal=journal_path)
     policy = rc.config.root_credentials.policy  # the config is validated before any AWS call
     if not dry_run and not confirm(f"Run the enforcement pass (policy: {policy})?", yes):
         raise click.Abort()
-    report = rc.enforce(spec, event=event, reason=reason, dry_run=dry_run)
+    report = rc.enforce(spec, event=event, reason=reason, dry_run=dry_run, watch_since=watch_start)
     if output == "json":
         json.dump(report.to_dict(), sys.stdout, indent=2, ensure_ascii=False)
         sys.stdout.write("\n")

@@ -47,6 +47,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Let one account's root user recover its password.",
     ),
     "enforce": ("rootctl.cli.enforce:enforce", "One reconcile pass of root_credentials.policy."),
+    "watch": (
+        "rootctl.cli.watch:watch",
+        "Root-usage findings from CloudTrail, each reported once.",
+    ),
     "sandbox": (
         "rootctl.cli.sandbox:sandbox",
         "Run a local AWS organization that speaks centralized root access.",

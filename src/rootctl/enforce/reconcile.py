@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from rootctl.credentials.models import AccountAudit, AuditReport, RootCredentials
     from rootctl.credentials.plan import DeletionPlan
     from rootctl.enforce.events import EventScope
+    from rootctl.run import RunContext
 
 COMMAND = "enforce"
 ACTION = "enforce"  # the journal action of the pass's summary entry
@@ -48,6 +49,7 @@ def run_pass(
     dry_run: bool = False,
     now: datetime | None = None,
     progress: ProgressFactory | None = None,
+    watch_since: datetime | None = None,
 ) -> EnforcementReport:
     """The pass behind `Rootctl.enforce` (see its docstring)."""
     now = now or datetime.now(UTC)
@@ -64,6 +66,8 @@ def run_pass(
     spec = _narrow(selection or SelectionSpec(), event, report)
     if spec is not None:
         _reconcile(rc, spec, report, why=why, now=now, progress=progress)
+    if watch_since is not None:
+        _watch(rc, run, spec, event, report, watch_since, now)
     if not dry_run:
         run.recorder.append(
             ACTION,
@@ -75,6 +79,28 @@ def run_pass(
             },
         )
     return report
+
+
+def _watch(
+    rc: Rootctl,
+    run: RunContext,
+    spec: SelectionSpec | None,
+    event: EventScope | None,
+    report: EnforcementReport,
+    since: datetime,
+    now: datetime,
+) -> None:
+    """The root-usage watch, on full passes only: an event-narrowed pass would move the
+    shared cursor past events of the accounts it did not read."""
+    from rootctl.enforce.watch import merge, record_cursor, watch
+
+    if spec is None or (event is not None and event.kind != "scheduled"):
+        report.notes.append("the root-usage watch runs on full passes only: skipped")
+        return
+    result, _ = watch(rc, spec, since=since, now=now)
+    merge(report, result)
+    if not report.dry_run:
+        record_cursor(run.recorder, result)
 
 
 def _narrow(

@@ -21,7 +21,14 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_FINDINGS = 3
 
-FindingType = Literal["root-credentials"]
+FindingType = Literal[
+    "root-credentials",  # leftover root credentials the policy does not keep
+    "root-sign-in",  # a real root console sign-in (no AssumeRoot session)
+    "root-credentials-used",  # a call signed with root credentials outside AssumeRoot
+    "assume-root-caller",  # AssumeRoot by a principal not in root_sessions.allowed_callers
+    "assume-root-task",  # AssumeRoot for a task not in root_sessions.allowed_tasks
+    "root-session-outside-rootctl",  # an AssumeRoot session rootctl did not open
+]
 
 
 @dataclass(frozen=True)
@@ -31,11 +38,15 @@ class Finding:
     title: str
     detail: dict[str, Any] = field(default_factory=dict)
     severity: str = "HIGH"
+    # What tells two findings of one type and account apart: the CloudTrail event id of a
+    # root sign-in, the access key id of a session; None for per-account findings.
+    key: str | None = None
 
     @property
     def id(self) -> str:
-        """Stable across passes: the same leftover credentials keep the same id."""
-        return f"{self.type}:{self.account_id}"
+        """Stable across passes: the same leftover credentials, the same event, the same id."""
+        base = f"{self.type}:{self.account_id}"
+        return base if self.key is None else f"{base}:{self.key}"
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -1,0 +1,329 @@
+"""Root-usage watch: real root use and unexpected root sessions, from CloudTrail, once each.
+
+After centralizing root, `userIdentity.type = "Root"` fires on every legitimate AssumeRoot
+session, so the CIS-style alarm is muted and a real root sign-in goes unseen. The watch
+tells them apart:
+
+- in each member account's history (read through the member role, as `rootctl events`
+  does), an event with `userIdentity.type` Root and no `sessionContext.assumedRoot`: a
+  console sign-in (`root-sign-in`) or a call signed with root credentials
+  (`root-credentials-used`);
+- in the caller's history, AssumeRoot sessions (`rootctl.sessions.events.build_timeline`):
+  a caller outside `root_sessions.allowed_callers` (`assume-root-caller`, only when the list
+  is set), a task outside `allowed_tasks` (`assume-root-task`), a session rootctl did not
+  open (`root-session-outside-rootctl`, what `events` flags).
+
+The cursor: each run journals a `watch-cursor` entry (the end of the window it read and the
+ids of the events of its last 15 minutes). The next run starts 15 minutes before that end,
+because CloudTrail's event history can deliver an event up to about 15 minutes after it
+happened, and skips the ids it already reported: each event is reported once, late ones
+are not lost.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from rootctl.enforce.report import EnforcementReport, Finding
+from rootctl.org.selection import SelectionSpec
+from rootctl.results import iso
+from rootctl.tasks import Task
+
+if TYPE_CHECKING:
+    from rootctl.api import Rootctl
+    from rootctl.aws import Credentials, SessionFactory
+    from rootctl.journal import Journal
+    from rootctl.sessions.events import SessionEvent
+
+CURSOR_ACTION = "watch-cursor"
+DELIVERY_LAG = timedelta(minutes=15)
+ROLE_SESSION = "rootctl-watch"
+# Besides the organization listing (rootctl.org.accounts) and AssumeRoot's CloudTrail
+# reads (rootctl.sessions.events): member trails through the member role.
+PERMISSIONS = ("cloudtrail:LookupEvents", "sts:AssumeRole")
+
+
+@dataclass(frozen=True)
+class Cursor:
+    until: datetime
+    recent: frozenset[str]
+
+
+@dataclass
+class WatchResult:
+    """What one watch read (its window, the accounts) and found."""
+
+    start: datetime
+    until: datetime
+    accounts: int = 0
+    events: int = 0
+    findings: list[Finding] = field(default_factory=list)
+    errors: dict[str, str] = field(default_factory=dict)
+    seen: dict[str, datetime] = field(default_factory=dict)  # event/session id -> time
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "start": iso(self.start),
+            "until": iso(self.until),
+            "accounts": self.accounts,
+            "events": self.events,
+            "errors": dict(sorted(self.errors.items())),
+        }
+
+
+def last_cursor(journal: Journal) -> Cursor | None:
+    """The latest `watch-cursor` entry of the verified journal (None: the first run)."""
+    if not journal.path.exists():
+        return None
+    latest: Cursor | None = None
+    for entry in journal.verified_entries(action=CURSOR_ACTION, outcome="ok"):
+        after = entry.after if isinstance(entry.after, dict) else {}
+        until = _parse(after.get("until"))
+        recent = after.get("recent")
+        if until is not None and isinstance(recent, list):
+            latest = Cursor(until, frozenset(str(r) for r in recent))
+    return latest
+
+
+def watch(
+    rc: Rootctl,
+    selection: SelectionSpec | None,
+    *,
+    since: datetime,
+    now: datetime,
+    regions: Sequence[str] | None = None,
+    member_role: str | None = None,
+) -> tuple[WatchResult, Cursor | None]:
+    """Read the window from max(since, cursor - 15 min) to now; the findings not yet reported."""
+    from rootctl.sessions.events import DEFAULT_MEMBER_ROLE, default_regions
+
+    cursor = last_cursor(rc.journal)
+    start = since if cursor is None else max(since, cursor.until - DELIVERY_LAG)
+    result = WatchResult(start=min(start, now), until=now)
+    where = tuple(dict.fromkeys(regions)) if regions else default_regions(rc.factory.region)
+    role = member_role or DEFAULT_MEMBER_ROLE
+    skip = cursor.recent if cursor is not None else frozenset()
+    _sessions(rc, result, where, role, skip)
+    targets = rc.run("watch").select(selection or SelectionSpec()).targets
+    result.accounts = len(targets)
+    for account in targets:
+        _root_usage(rc.factory, account.id, result, where, role, skip)
+    return result, cursor
+
+
+def record_cursor(recorder: Any, result: WatchResult) -> None:
+    """Journal where this watch stopped (never on a dry run: the window would be lost)."""
+    recent = sorted(k for k, t in result.seen.items() if t >= result.until - DELIVERY_LAG)
+    recorder.append(
+        CURSOR_ACTION,
+        "ok",
+        after={
+            "start": iso(result.start),
+            "until": iso(result.until),
+            "recent": recent,
+            "findings": [f.id for f in result.findings],
+        },
+    )
+
+
+def _sessions(
+    rc: Rootctl, result: WatchResult, where: tuple[str, ...], role: str, skip: frozenset[str]
+) -> None:
+    from rootctl.sessions.events import build_timeline, journaled_key_ids
+
+    known = journaled_key_ids(rc.journal) if rc.journal.path.exists() else set()
+    timeline = build_timeline(rc.factory, known, result.start, None, role, where)
+    result.errors.update(timeline.errors)
+    rules = rc.config.root_sessions
+    for session in timeline.sessions:
+        key = session.access_key_id
+        if key is None or session.time > result.until:
+            continue  # a refused AssumeRoot opened nothing
+        result.events += 1
+        result.seen[key] = session.time
+        if key not in skip:
+            result.findings.extend(session_findings(session, rules))
+
+
+def session_findings(session: SessionEvent, rules: Any) -> list[Finding]:
+    """The findings one AssumeRoot session raises against `root_sessions`."""
+    found: list[Finding] = []
+    detail = {
+        "caller": session.caller,
+        "task": session.task,
+        "time": iso(session.time),
+        "region": session.region,
+        "access_key_id": session.access_key_id,
+    }
+    account, key = session.account_id, session.access_key_id
+    if rules.allowed_callers and not rules.caller_allowed(session.caller):
+        found.append(
+            Finding(
+                "assume-root-caller",
+                account,
+                f"AssumeRoot into {account} by {session.caller}, not in allowed_callers",
+                detail,
+                key=key,
+            )
+        )
+    task = Task.from_arn(f"arn:aws:iam::aws:policy/root-task/{session.task}")
+    if task is None or not rules.allows(task):
+        found.append(
+            Finding(
+                "assume-root-task",
+                account,
+                f"AssumeRoot into {account} for task {session.task}, not in allowed_tasks",
+                detail,
+                key=key,
+            )
+        )
+    if session.started_outside_rootctl:
+        found.append(
+            Finding(
+                "root-session-outside-rootctl",
+                account,
+                f"root session into {account} by {session.caller} that rootctl did not open",
+                detail,
+                severity="MEDIUM",
+                key=key,
+            )
+        )
+    return found
+
+
+def _root_usage(
+    factory: SessionFactory,
+    account_id: str,
+    result: WatchResult,
+    where: tuple[str, ...],
+    role: str,
+    skip: frozenset[str],
+) -> None:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from rootctl.errors import error_code
+
+    try:
+        credentials = _member_credentials(factory, account_id, role)
+        for region in where:
+            trail = factory.client("cloudtrail", credentials=credentials, region=region)
+            for event in _root_events(trail, result.start, result.until):
+                finding = usage_finding(event, account_id)
+                if finding is None or finding.key in result.seen:
+                    continue
+                assert finding.key is not None
+                result.events += 1
+                result.seen[finding.key] = _time(event)
+                if finding.key not in skip:
+                    result.findings.append(finding)
+    except (ClientError, BotoCoreError) as exc:
+        result.errors[account_id] = (
+            f"cannot read CloudTrail in {account_id} through role {role}: {error_code(exc)}"
+        )
+
+
+def usage_finding(event: dict[str, Any], account_id: str) -> Finding | None:
+    """A finding for real root use (Root without assumedRoot); None for anything else."""
+    identity = event.get("userIdentity") or {}
+    if identity.get("type") != "Root":
+        return None
+    context = identity.get("sessionContext") or {}
+    if str(context.get("assumedRoot", "")).lower() == "true":
+        return None  # an AssumeRoot session: judged from its AssumeRoot event instead
+    name = str(event.get("eventName", ""))
+    source = str(event.get("eventSource", "")).removesuffix(".amazonaws.com")
+    detail = {
+        "event_name": name,
+        "event_source": source,
+        "time": str(event.get("eventTime", "")),
+        "region": str(event.get("awsRegion", "")),
+        "source_ip": str(event.get("sourceIPAddress", "")),
+        "access_key_id": identity.get("accessKeyId"),
+        "error": event.get("errorCode"),
+    }
+    event_id = str(event.get("eventID", ""))
+    if name == "ConsoleLogin":
+        extra = event.get("additionalEventData") or {}
+        outcome = (event.get("responseElements") or {}).get("ConsoleLogin", "unknown")
+        detail["mfa_used"] = extra.get("MFAUsed")
+        title = f"root user of {account_id} signed in to the console ({outcome})"
+        return Finding("root-sign-in", account_id, title, detail, "CRITICAL", event_id)
+    title = f"root user of {account_id} called {source}:{name} with long-term root credentials"
+    return Finding("root-credentials-used", account_id, title, detail, "CRITICAL", event_id)
+
+
+def _root_events(trail: Any, start: datetime, until: datetime) -> Iterator[dict[str, Any]]:
+    """Events of the root user (CloudTrail's user name `root`) in the window, scrubbed."""
+    import json
+
+    from rootctl.sessions.events import scrub_event
+
+    paginator = trail.get_paginator("lookup_events")
+    pages = paginator.paginate(
+        LookupAttributes=[{"AttributeKey": "Username", "AttributeValue": "root"}],
+        StartTime=start,
+        EndTime=until,
+    )
+    for page in pages:
+        for item in page.get("Events", []):
+            raw = item.get("CloudTrailEvent")
+            if raw:
+                yield scrub_event(json.loads(raw))
+
+
+def _member_credentials(factory: SessionFactory, account_id: str, role: str) -> Credentials:
+    from rootctl.aws import Credentials
+
+    response = factory.client("sts").assume_role(
+        RoleArn=f"arn:aws:iam::{account_id}:role/{role}", RoleSessionName=ROLE_SESSION
+    )
+    return Credentials.from_response(response["Credentials"])
+
+
+def _time(event: dict[str, Any]) -> datetime:
+    return datetime.fromisoformat(str(event["eventTime"]).replace("Z", "+00:00"))
+
+
+def _parse(value: object) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def run_watch(
+    rc: Rootctl,
+    selection: SelectionSpec | None = None,
+    *,
+    since: datetime,
+    now: datetime,
+    regions: Sequence[str] | None = None,
+    member_role: str | None = None,
+    dry_run: bool = False,
+) -> EnforcementReport:
+    """`rootctl watch`: one report (rootctl.enforce/v1) of the findings not yet reported."""
+    from rootctl.enforce.report import EnforcementReport
+
+    result, _ = watch(rc, selection, since=since, now=now, regions=regions, member_role=member_role)
+    run = rc.run("watch", "rootctl watch: root usage since the last cursor")
+    policy = str(rc.config.root_credentials.policy)
+    report = EnforcementReport(now, policy, dry_run, run.recorder.run_id, {"event": None})
+    merge(report, result)
+    if not dry_run:
+        record_cursor(run.recorder, result)
+    return report
+
+
+def merge(report: EnforcementReport, result: WatchResult) -> None:
+    """The watch's findings and unreadable accounts into a pass's report."""
+    from rootctl.enforce.report import Failed
+
+    report.scope["watch"] = result.to_dict()
+    report.findings.extend(result.findings)
+    report.failed.extend(Failed(a, e) for a, e in sorted(result.errors.items()))
+    report.accounts = max(report.accounts, result.accounts)
