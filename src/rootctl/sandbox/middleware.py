@@ -7,6 +7,7 @@ answer the operations we own, and hand the rest to moto in the right account.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 import socket
@@ -39,6 +40,9 @@ StartResponse = Callable[..., Any]
 CONTROL_PREFIX = "/_rootctl/"
 READ_PREFIXES = ("Get", "List", "Describe", "Lookup", "Head")
 _KNOWN_STATUS = frozenset(status.value for status in HTTPStatus)
+# DynamoDB applies a conditional write atomically; moto checks then writes without a lock,
+# so concurrent requests could both pass one condition. DynamoDB calls go to moto one at a time.
+_DYNAMODB = threading.Lock()
 
 
 def is_mutating(action: str) -> bool:
@@ -175,7 +179,8 @@ class SandboxApp:
             started.append((status, headers))
             return lambda data: None
 
-        body = b"".join(self.moto_app(environ, capture))
+        with _DYNAMODB if req.service == "dynamodb" else contextlib.nullcontext():
+            body = b"".join(self.moto_app(environ, capture))
         if not started:
             return error_response(req, "InternalFailure", "moto gave no response.", 500)
         status_line, header_list = started[-1]
