@@ -86,8 +86,8 @@ def connect(
 
     `config` is a rootctl.yaml path or a loaded `RootctlConfig` (None: ./rootctl.yaml if
     present, else the defaults); it is validated now, before any AWS call. `journal` is a
-    path or a `Journal` (None: $ROOTCTL_JOURNAL or the user's state directory). No AWS call
-    is made until an operation needs one.
+    path, `dynamodb://TABLE` or a `Journal` (None: $ROOTCTL_JOURNAL or the user's state
+    directory). No AWS call is made until an operation needs one.
     """
     rc = Rootctl(
         profile=profile, region=region, config=config, journal_ref=journal, concurrency=concurrency
@@ -209,29 +209,28 @@ class Rootctl:
 
     @property
     def journal(self) -> Journal:
-        """The journal commands append to (created on the first append if it does not exist)."""
+        """The journal commands append to: a file (created on the first append if it does not
+        exist) or `dynamodb://TABLE` (rootctl.journal.backend; the table must exist)."""
         if self._journal is None:
-            from rootctl.journal import Journal
-
-            ref = self._journal_ref
-            if isinstance(ref, Journal):
-                self._journal = ref
-            else:
-                self._journal = Journal(Path(ref) if ref else Journal.default_path())
+            self._journal = self._open_journal(create=True)
         return self._journal
 
     def existing_journal(self) -> Journal:
-        """The journal for reading entries back: a missing file is bad input."""
+        """The journal for reading entries back: a missing file or table is bad input."""
         if self._journal is None:
-            from rootctl.journal import Journal
-
-            ref = self._journal_ref
-            if isinstance(ref, Journal):
-                self._journal = ref
-            else:
-                path = Path(ref) if ref else Journal.default_path()
-                self._journal = Journal(path, create=False)
+            self._journal = self._open_journal(create=False)
         return self._journal
+
+    def _open_journal(self, *, create: bool) -> Journal:
+        from rootctl.journal import Journal
+        from rootctl.journal.backend import is_table, open_journal
+
+        ref = self._journal_ref
+        if isinstance(ref, Journal):
+            return ref
+        # A table journal uses the operator's session (profile, region, AWS_ENDPOINT_URL).
+        factory = self.factory if is_table(ref) else None
+        return open_journal(ref, factory=factory, create=create)
 
     def run(
         self, command: str, reason: str | None = None, concurrency: int | None = None

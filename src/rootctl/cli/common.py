@@ -55,13 +55,30 @@ def config_option(fn: F) -> F:
     )(fn)
 
 
+class JournalRef(click.ParamType):  # type: ignore[type-arg]  # generic from click 8.2 only
+    """A journal file path, or dynamodb://TABLE (a `TablePath`, so commands keep one type)."""
+
+    name = "PATH|dynamodb://TABLE"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Path:
+        from rootctl.journal.backend import as_ref
+
+        if isinstance(value, Path):
+            return value
+        text = str(value)
+        if text.lower().startswith("dynamodb://") or "://" in text:
+            return as_ref(text)  # a bad table name is our one line, exit 2
+        return click.Path(dir_okay=False, path_type=Path).convert(text, param, ctx)  # type: ignore[no-any-return]
+
+
 def journal_option(fn: F) -> F:
     return click.option(
         "--journal",
         "journal_path",
-        type=click.Path(dir_okay=False, path_type=Path),
+        type=JournalRef(),
         envvar="ROOTCTL_JOURNAL",
-        help="Journal file (default: the user's state directory, or $ROOTCTL_JOURNAL).",
+        help="Journal file, or dynamodb://TABLE (default: $ROOTCTL_JOURNAL, else a file in "
+        "the user's state directory).",
     )(fn)
 
 

@@ -20,7 +20,9 @@ from rootctl.errors import UsageError
 from rootctl.text import clean, clean_block, clean_json
 
 if TYPE_CHECKING:
+    from rootctl.aws import SessionFactory
     from rootctl.journal import Journal, StoredEntry, VerifyResult
+    from rootctl.journal.anchor import AnchorRef
 
 _LIST_COLUMNS = ("id", "time", "account", "command", "action", "target", "outcome", "error")
 MAX_ID = 2**63 - 1  # SQLite's largest integer: larger ids are bad input, not a crash
@@ -47,18 +49,28 @@ def _typed(ctx: click.Context) -> bool:
 
 def _open(ctx: click.Context, own: Path | None) -> Journal:
     """The journal, read-only, from --journal after the subcommand, before it, or the default."""
-    from rootctl.journal import Journal
+    from rootctl.journal.backend import TablePath, is_table, open_journal
 
-    group = ctx.obj.get("journal_path")
+    group: Path | None = ctx.obj.get("journal_path")
+    path: Path | None
     if own is not None and _typed(ctx):
         if ctx.obj.get("journal_typed") and group is not None and group != own:
             raise UsageError(f"--journal given twice with different files ({group} and {own})")
         path = own
     else:
-        path = group or own or Journal.default_path()
-    opened = Journal(path, readonly=True)
+        path = group or own
+    table = isinstance(path, TablePath) or (path is None and is_table(None))
+    opened = open_journal(path, factory=_factory(ctx) if table else None, readonly=True)
     ctx.call_on_close(opened.close)
     return opened
+
+
+def _factory(ctx: click.Context) -> SessionFactory:
+    """The operator's session (global --profile/--region) for a table journal or an anchor."""
+    from rootctl.aws import SessionFactory
+
+    obj = ctx.find_root().obj or {}
+    return SessionFactory(profile=obj.get("profile"), region=obj.get("region"))
 
 
 def _expect_head(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
@@ -171,13 +183,31 @@ def show(ctx: click.Context, journal_path: Path | None, entry_id: int, output: s
                 out.write(f"{'':<{width}}  {line}\n")
 
 
+def _anchor_ref(ctx: click.Context, param: click.Parameter, value: str | None) -> AnchorRef | None:
+    from rootctl.journal.anchor import parse_anchor_ref
+
+    return None if value is None else parse_anchor_ref(value)
+
+
 @journal.command()
 @_expect_head_option
+@click.option(
+    "--anchor",
+    "anchor",
+    callback=_anchor_ref,
+    metavar="ssm://NAME|s3://BUCKET/KEY",
+    help="Also fail unless the chain holds the head stored there (written by the Lambda "
+    "after each run, or by `journal head --to`): detects a rewrite of the whole journal.",
+)
 @output_option("table", "json")
 @journal_option
 @click.pass_context
 def verify(
-    ctx: click.Context, journal_path: Path | None, expect_head: str | None, output: str
+    ctx: click.Context,
+    journal_path: Path | None,
+    expect_head: str | None,
+    anchor: AnchorRef | None,
+    output: str,
 ) -> None:
     """Check every hash and link; exit 1 naming the first edited, deleted or reordered entry.
 
@@ -187,7 +217,10 @@ def verify(
     """
     from rootctl.outputs import write_stdout
 
-    result = _open(ctx, journal_path).verify(expect_head)
+    opened = _open(ctx, journal_path)
+    if anchor is not None:
+        expect_head = _anchored_head(ctx, anchor, expect_head)
+    result = opened.verify(expect_head)
     if output == "json":
         fields = ("ok", "entries", "first_bad_id", "problem", "head_hash")
         document = {name: getattr(result, name) for name in fields}
@@ -200,6 +233,15 @@ def verify(
     _fail_unless_ok(ctx, result)
 
 
+def _anchored_head(ctx: click.Context, anchor: AnchorRef, expect_head: str | None) -> str:
+    from rootctl.journal.anchor import read_anchor
+
+    stored = read_anchor(anchor, _factory(ctx))
+    if expect_head is not None and expect_head != stored.head:
+        raise UsageError(f"--expect-head and the head in {anchor} differ: give one of them")
+    return stored.head
+
+
 def _fail_unless_ok(ctx: click.Context, result: VerifyResult) -> None:
     if not result.ok:
         click.echo(f"error: journal verification failed: {result.problem}", err=True)
@@ -208,9 +250,18 @@ def _fail_unless_ok(ctx: click.Context, result: VerifyResult) -> None:
 
 @journal.command()
 @_expect_head_option
+@click.option(
+    "--to",
+    "to",
+    callback=_anchor_ref,
+    metavar="ssm://NAME|s3://BUCKET/KEY",
+    help="Also store the anchor there (an SSM parameter or S3 object) once verified.",
+)
 @journal_option
 @click.pass_context
-def head(ctx: click.Context, journal_path: Path | None, expect_head: str | None) -> None:
+def head(
+    ctx: click.Context, journal_path: Path | None, expect_head: str | None, to: AnchorRef | None
+) -> None:
     """Verify, then print {"entries": N, "head": HASH}: the anchor to keep somewhere safe.
 
     Copy it off this machine (a cron job, a ticket, a write-once bucket); later,
@@ -221,6 +272,10 @@ def head(ctx: click.Context, journal_path: Path | None, expect_head: str | None)
 
     result = _open(ctx, journal_path).verify(expect_head)
     _fail_unless_ok(ctx, result)
+    if to is not None:
+        from rootctl.journal.anchor import Anchor, write_anchor
+
+        write_anchor(to, Anchor(result.entries, result.head_hash), _factory(ctx))
     write_stdout(json.dumps({"entries": result.entries, "head": result.head_hash}) + "\n")
 
 

@@ -5,10 +5,16 @@ so a caller names only what differs. Session entries carry the session's access 
 identifier, not a secret) in `after`, which is how `rootctl events` tells the sessions rootctl
 opened from the others. The journal scrubs secrets on append; callers still avoid
 secret-sounding keys (`login_profile`, not `password`) so scrubbing never blanks metadata.
+
+An append that fails (disk full, a file-size limit, a locked or broken database) raises
+`JournalError` and is remembered (`failure`): a run polls it to stop opening sessions, and
+what was done but could not be journaled is listed in `unjournaled` for the command to report.
+A session whose entry fails is never used: `session_opened` raises, so the broker drops it.
 """
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import uuid
 from collections.abc import Callable
@@ -17,6 +23,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final
 
 from rootctl.journal.model import JournalEntry, StoredEntry
+from rootctl.journal.store import JournalError
 
 if TYPE_CHECKING:
     from rootctl.journal.store import Journal
@@ -53,6 +60,29 @@ class Recorder:
     _operator: str | None = field(default=None, init=False, repr=False)
     _resolved: bool = field(default=False, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+    _failure: JournalError | None = field(default=None, init=False, repr=False)
+    _unjournaled: list[str] = field(default_factory=list, init=False, repr=False)
+
+    @property
+    def failure(self) -> JournalError | None:
+        """The first append that failed in this run (None while the journal works)."""
+        return self._failure
+
+    def problem(self) -> str | None:
+        """Why the run must stop opening sessions, or None: a `RunGate` check."""
+        failure = self._failure
+        return None if failure is None else f"journal unavailable: {failure}"
+
+    @property
+    def unjournaled(self) -> tuple[str, ...]:
+        """What this run did that the journal does not record (one phrase each)."""
+        with self._lock:
+            return tuple(self._unjournaled)
+
+    def note_unjournaled(self, what: str) -> None:
+        """Remember a change (or a session) made but not journaled, for the run's report."""
+        with self._lock:
+            self._unjournaled.append(what)
 
     @property
     def operator_arn(self) -> str | None:
@@ -77,27 +107,55 @@ class Recorder:
         after: Any = None,
         error: str | None = None,
     ) -> StoredEntry:
-        return self.journal.append(
-            JournalEntry(
-                command=self.command,
-                action=action,
-                outcome=outcome,
-                account_id=account_id,
-                task_policy=task.value if task is not None else None,
-                target=target,
-                reason=self.reason,
-                operator=self.operator_arn,
-                before=before,
-                after=after,
-                error=error,
-                run_id=self.run_id,
-            )
+        """Append one entry; JournalError (remembered in `failure`) if it cannot be written."""
+        entry = JournalEntry(
+            command=self.command,
+            action=action,
+            outcome=outcome,
+            account_id=account_id,
+            task_policy=task.value if task is not None else None,
+            target=target,
+            reason=self.reason,
+            operator=self.operator_arn,
+            before=before,
+            after=after,
+            error=error,
+            run_id=self.run_id,
         )
+        try:
+            return self.journal.append(entry)
+        except JournalError as exc:
+            raise self._failed(exc) from exc
+        except (OSError, sqlite3.Error) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            failure = JournalError(f"journal {self.journal.path}: could not append: {reason}")
+            raise self._failed(failure) from exc
+
+    def _failed(self, exc: JournalError) -> JournalError:
+        with self._lock:
+            if self._failure is None:
+                self._failure = exc
+        return exc
 
     def session_opened(
         self, account_id: str, task: Task, access_key_id: str, expiration: datetime
     ) -> None:
-        """The broker's `on_session_opened` callback: one entry per AssumeRoot session."""
+        """The broker's `on_session_opened` callback: one entry per AssumeRoot session.
+
+        If the entry cannot be written the session is reported as unjournaled and the error
+        raised: the broker then drops the session, so it is never used."""
+        try:
+            self._session_entry(account_id, task, access_key_id, expiration)
+        except JournalError:
+            self.note_unjournaled(
+                f"a {task.short_name} root session opened in {account_id} (key {access_key_id}): "
+                "not journaled, so never used"
+            )
+            raise
+
+    def _session_entry(
+        self, account_id: str, task: Task, access_key_id: str, expiration: datetime
+    ) -> None:
         self.append(
             ASSUME_ROOT,
             "ok",

@@ -12,15 +12,20 @@ from __future__ import annotations
 
 import json
 import math
-import sqlite3
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from rootctl.journal.model import ENTRY_FIELDS, JSON_FIELDS, StoredEntry
 
 MAX_ID = 2**63 - 1  # SQLite's largest integer
 # Columns rootctl always fills; the others may be NULL.
 _REQUIRED = ("time", "prev_hash", "hash", "command", "action", "outcome")
+
+
+class RowLike(Protocol):
+    """What decode reads: a row's columns by name (sqlite3.Row, or a dict of every column)."""
+
+    def __getitem__(self, key: str, /) -> Any: ...
 
 
 @dataclass(frozen=True)
@@ -41,8 +46,9 @@ def valid_id(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_ID
 
 
-def decode(row: sqlite3.Row) -> StoredEntry | BadRow:
-    """The entry a row holds, or a BadRow naming the first thing wrong with it."""
+def decode(row: RowLike) -> StoredEntry | BadRow:
+    """The entry a row holds (an sqlite3.Row or a DynamoDB item as a dict of every column),
+    or a BadRow naming the first thing wrong with it."""
     raw_id = row["id"]
     if not valid_id(raw_id):
         return BadRow(None, f"its id is {_short(raw_id)}, not an entry number")

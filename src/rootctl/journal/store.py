@@ -55,11 +55,11 @@ class JournalError(RootctlError):
     """The journal could not be written or read (locked too long, disk full, not a journal)."""
 
 
-def _now() -> str:
+def now_stamp() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def _normalise_since(since: str | datetime) -> str:
+def normalise_since(since: str | datetime) -> str:
     """An ISO-8601 time (naive means UTC) in the journal's own spelling, for comparison."""
     if isinstance(since, str):
         try:
@@ -77,7 +77,7 @@ def _text(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
-def _prepare(entry: JournalEntry) -> dict[str, Any]:
+def prepare_values(entry: JournalEntry) -> dict[str, Any]:
     """The entry's values as stored: text fields as str, secrets scrubbed, JSON normalised."""
     values: dict[str, Any] = {}
     for name in ENTRY_FIELDS:
@@ -128,11 +128,16 @@ class Journal:
         else:
             self._connection()
 
+    @property
+    def location(self) -> str:
+        """The journal as named in messages: its path (a table journal: dynamodb://TABLE)."""
+        return str(self.path)
+
     @classmethod
     def default_path(cls) -> Path:
-        """$ROOTCTL_JOURNAL, else the platform's per-user state directory."""
+        """$ROOTCTL_JOURNAL (when a path, not dynamodb://), else the per-user state directory."""
         override = os.environ.get("ROOTCTL_JOURNAL")
-        if override:
+        if override and not override.lower().startswith("dynamodb://"):
             return Path(override).expanduser()
         return _state_dir() / "rootctl" / "journal.sqlite3"
 
@@ -213,7 +218,7 @@ class Journal:
         """Scrub, chain and commit one entry; return it as stored (with id and hash)."""
         if not entry.command or not entry.action or not entry.outcome:
             raise ValueError("a journal entry needs a command, an action and an outcome")
-        values = _prepare(entry)
+        values = prepare_values(entry)
         with self._lock:
             conn = self._connection()
             try:
@@ -228,7 +233,7 @@ class Journal:
             count, prev_hash, prev_time = (0, GENESIS_HASH, "") if head is None else tuple(head)
             entry_id = count + 1
             # Never go back in time, even if the clock does: verify reads that as reordering.
-            stamp = max(_now(), prev_time)
+            stamp = max(now_stamp(), prev_time)
             digest = entry_hash(prev_hash, entry_id, stamp, values)
             stored = {
                 name: canonical_json(values[name])
@@ -450,7 +455,7 @@ def _list_query(
             params.append(value)
     if since is not None:
         clauses.append("time >= ?")
-        params.append(_normalise_since(since))
+        params.append(normalise_since(since))
     where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
     if limit is None:
         return f"{_SELECT}{where} ORDER BY id", params

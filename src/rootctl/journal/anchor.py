@@ -1,0 +1,150 @@
+"""The journal's head kept outside the journal: an SSM parameter or an S3 object.
+
+Whoever can write the journal can recompute the whole chain; an anchor kept elsewhere (a
+parameter or an object the journal's writers can only put, ideally versioned) names an
+entry the chain must still hold. `journal verify --anchor REF` reads it and verifies with
+`expect_head` (verify.py): a rewrite of the whole table no longer holds that entry.
+
+The anchor is `{"entries": N, "head": HASH}`, exactly what `rootctl journal head` prints.
+References: `ssm://NAME` (`ssm:///rootctl/journal-head` for a path-style name) and
+`s3://BUCKET/KEY`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from rootctl.errors import RootctlError, UsageError
+
+if TYPE_CHECKING:
+    from rootctl.aws import SessionFactory
+
+_HEX = re.compile(r"[0-9a-f]{64}")
+_SSM_NAME = re.compile(r"/?[A-Za-z0-9_.\-/]{1,1011}")
+_BUCKET = re.compile(r"[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]")
+MAX_ANCHOR_BYTES = 4096
+
+
+@dataclass(frozen=True)
+class AnchorRef:
+    """Where an anchor lives: `kind` is "ssm" (name) or "s3" (bucket, key)."""
+
+    kind: str
+    name: str
+    key: str = ""
+
+    def __str__(self) -> str:
+        return f"ssm://{self.name}" if self.kind == "ssm" else f"s3://{self.name}/{self.key}"
+
+
+@dataclass(frozen=True)
+class Anchor:
+    entries: int
+    head: str
+
+    def to_json(self) -> str:
+        return json.dumps({"entries": self.entries, "head": self.head})
+
+
+def parse_anchor_ref(text: str) -> AnchorRef:
+    """`ssm://NAME` or `s3://BUCKET/KEY`, else one line (exit 2) before any AWS call."""
+    if text.startswith("ssm://"):
+        name = text[len("ssm://") :]
+        if _SSM_NAME.fullmatch(name) and "//" not in name:
+            return AnchorRef("ssm", name)
+        raise UsageError(f"anchor {text[:80]!r}: not an SSM parameter name")
+    if text.startswith("s3://"):
+        bucket, _, key = text[len("s3://") :].partition("/")
+        if _BUCKET.fullmatch(bucket) and key and len(key) <= 1024:
+            return AnchorRef("s3", bucket, key)
+        raise UsageError(f"anchor {text[:80]!r}: expected s3://BUCKET/KEY")
+    raise UsageError(f"anchor {text[:80]!r}: expected ssm://NAME or s3://BUCKET/KEY")
+
+
+def parse_anchor(text: str | bytes, where: AnchorRef) -> Anchor:
+    """The anchor document; anything else is one line naming where it was read."""
+    if len(text) > MAX_ANCHOR_BYTES:
+        raise UsageError(f"anchor {where}: over {MAX_ANCHOR_BYTES} bytes, not an anchor")
+    try:
+        data = json.loads(text)
+    except (ValueError, UnicodeDecodeError):
+        data = None
+    entries = data.get("entries") if isinstance(data, dict) else None
+    head = data.get("head") if isinstance(data, dict) else None
+    if (
+        not isinstance(entries, int)
+        or isinstance(entries, bool)
+        or entries < 0
+        or not isinstance(head, str)
+        or not _HEX.fullmatch(head)
+    ):
+        raise UsageError(
+            f'anchor {where}: expected {{"entries": N, "head": HASH}} as `rootctl journal head` prints'
+        )
+    return Anchor(entries, head)
+
+
+def read_anchor(ref: AnchorRef, factory: SessionFactory) -> Anchor:
+    """The anchor stored at `ref`; a missing one is bad input (exit 2)."""
+    if ref.kind == "ssm":
+        found = _aws(
+            ref, lambda: factory.client("ssm").get_parameter(Name=ref.name)["Parameter"]["Value"]
+        )
+    else:
+        found = _aws(
+            ref,
+            lambda: (
+                factory.client("s3")
+                .get_object(Bucket=ref.name, Key=ref.key)["Body"]
+                .read(MAX_ANCHOR_BYTES + 1)
+            ),
+        )
+    return parse_anchor(found, ref)
+
+
+def write_anchor(ref: AnchorRef, anchor: Anchor, factory: SessionFactory) -> None:
+    """Put the anchor at `ref` (an SSM String parameter, or an S3 object)."""
+    body = anchor.to_json()
+    if ref.kind == "ssm":
+        _aws(
+            ref,
+            lambda: factory.client("ssm").put_parameter(
+                Name=ref.name, Value=body, Type="String", Overwrite=True
+            ),
+        )
+    else:
+        _aws(
+            ref,
+            lambda: factory.client("s3").put_object(
+                Bucket=ref.name,
+                Key=ref.key,
+                Body=body.encode("utf-8"),
+                ContentType="application/json",
+            ),
+        )
+
+
+def _aws(ref: AnchorRef, call: Any) -> Any:
+    from botocore.exceptions import ClientError
+
+    from rootctl.aws.errors import classify
+
+    try:
+        return call()
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "")
+        if code in ("ParameterNotFound", "NoSuchKey", "NoSuchBucket", "404"):
+            raise UsageError(
+                f"anchor {ref} does not exist (nothing was anchored there yet)"
+            ) from None
+        raise UsageError(f"anchor {ref}: {classify(exc)}") from None
+    except RootctlError:
+        raise
+    except Exception as exc:
+        error = classify(exc)
+        if error is None:
+            raise
+        raise UsageError(f"anchor {ref}: {error}") from None
