@@ -23,11 +23,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "enforce"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _measure import run_measured  # noqa: E402
-from conftest import enabled_fixture  # noqa: E402
-from enforce_helpers import invite_and_accept, sandbox_event  # noqa: E402
+from _measure import run_measured
+from enforce_helpers import invite_and_accept, sandbox_event
 
-from rootctl.sandbox import Sandbox  # noqa: E402
+from rootctl.sandbox import Sandbox
+
+from conftest import enabled_fixture
 
 
 def main() -> None:
