@@ -8,10 +8,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-from rootctl.journal import Journal
-from rootctl.sandbox import Sandbox
-
 from approval_helpers import (
     APPROVER_ARN,
     ARTIFACTS,
@@ -22,6 +18,10 @@ from approval_helpers import (
     assume_roots,
     one_line_error,
 )
+
+from rootctl.journal import Journal
+from rootctl.sandbox import Sandbox
+
 from conftest import EXPERIMENTS, PAYMENTS_PROD, enabled_fixture
 
 
