@@ -18,6 +18,7 @@ import click
 from rootctl.cli.common import config_option, confirm, journal_option, output_option, runtime
 from rootctl.cli.credentials import parse_selection, require_tty_or_yes, selection_options
 from rootctl.errors import UsageError
+from rootctl.shards import Shard, parse_shard, shard_spec
 from rootctl.text import clean
 
 if TYPE_CHECKING:
@@ -40,6 +41,13 @@ if TYPE_CHECKING:
     help="Also run the root-usage watch (full passes only; shares `rootctl watch`'s cursor): "
     "how far back on its first run, e.g. 1d.",
 )
+@click.option(
+    "--shard",
+    metavar="K/N",
+    callback=lambda _ctx, _param, value: None if value is None else parse_shard(value),
+    help="Only shard K of N: a stable partition of the accounts by sha256 of the account "
+    "id, so N runs (1/N .. N/N) cover each account once (docs/deploy.md).",
+)
 @click.option("--reason", help="Why (journaled; default names the policy).")
 @click.option("--dry-run", is_flag=True, help="Report what the pass would do; change nothing.")
 @click.option("--yes", "-y", is_flag=True, help="Apply without asking (needed without a TTY).")
@@ -55,6 +63,7 @@ def enforce(
     exclude_ous: tuple[str, ...],
     event_path: str | None,
     watch_since: str | None,
+    shard: Shard | None,
     reason: str | None,
     dry_run: bool,
     yes: bool,
@@ -75,6 +84,12 @@ def enforce(
     require_tty_or_yes(yes, dry_run)
     rc = runtime(ctx, config=config_path, journal=journal_path)
     policy = rc.config.root_credentials.policy  # the config is validated before any AWS call
+    if shard is not None:
+        narrowed = shard_spec(rc, spec, shard, event=event)
+        if narrowed is None:
+            click.echo(f"enforce: shard {shard} holds none of the selected accounts", err=True)
+            ctx.exit(0)
+        spec = narrowed
     if not dry_run and not confirm(f"Run the enforcement pass (policy: {policy})?", yes):
         raise click.Abort()
     report = rc.enforce(spec, event=event, reason=reason, dry_run=dry_run, watch_since=watch_start)
