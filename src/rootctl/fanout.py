@@ -15,6 +15,12 @@ so a 10,000-account run holds a few dozen pending items, not 10,000.
 exception becomes a value through `on_exception`, so one account never aborts a run.
 `on_result` and `progress` run on the calling thread, in completion order: callers may
 write to a journal or a sqlite connection from them without locks.
+
+A `RunGate` stops a run that can no longer succeed: after `2 x concurrency` accounts in a row
+failed on the endpoint (it is down: every account would pay the whole timeout budget), or when
+the caller closes it (the journal cannot be written). No new account starts; the items not
+started become values through `on_not_started` ("not attempted: REASON"), so the caller still
+gets one result per account.
 """
 
 from __future__ import annotations
@@ -41,7 +47,79 @@ MAX_CONCURRENCY = 256
 # that memory does not grow with the number of accounts.
 WINDOW_PER_WORKER = 2
 
+# Consecutive endpoint failures that stop a run, per worker: the accounts in flight when the
+# endpoint dies all fail (one wave); a second whole wave failing means it stays down.
+BREAKER_WAVES = 2
+
 _UNSET = object()
+
+
+class RunGate(Generic[R]):
+    """Whether new accounts may start: closed by a circuit breaker or by the caller.
+
+    `endpoint_failed(result)` tells an account that failed on the endpoint; `limit` of them
+    in a row (in completion order; any other result resets the count) close the gate.
+    `check()` (optional) is polled for a run-level reason to stop (a broken journal).
+    `close` may be called from any thread; the first reason wins.
+    """
+
+    def __init__(
+        self,
+        limit: int,
+        endpoint_failed: Callable[[R], bool],
+        check: Callable[[], str | None] | None = None,
+    ) -> None:
+        if limit < 1:
+            raise ValueError("a circuit breaker needs a limit of at least 1")
+        self.limit = limit
+        self._endpoint_failed = endpoint_failed
+        self._check = check
+        self._consecutive = 0
+        self._reason: str | None = None
+        self._lock = threading.Lock()
+
+    @classmethod
+    def for_concurrency(
+        cls,
+        concurrency: int,
+        endpoint_failed: Callable[[R], bool],
+        check: Callable[[], str | None] | None = None,
+    ) -> RunGate[R]:
+        """The documented rule: `BREAKER_WAVES x concurrency` endpoint failures in a row."""
+        return cls(BREAKER_WAVES * concurrency, endpoint_failed, check)
+
+    @property
+    def reason(self) -> str | None:
+        """Why the run stopped (None while it goes on)."""
+        if self._reason is None and self._check is not None:
+            found = self._check()
+            if found is not None:
+                self.close(found)
+        return self._reason
+
+    @property
+    def closed(self) -> bool:
+        return self.reason is not None
+
+    def close(self, reason: str) -> None:
+        with self._lock:
+            if self._reason is None:
+                self._reason = reason
+
+    def observe(self, result: R) -> None:
+        """Count one settled account (calling thread only)."""
+        if not self._endpoint_failed(result):
+            self._consecutive = 0
+            return
+        self._consecutive += 1
+        if self._consecutive >= self.limit:
+            self.close(
+                f"endpoint unavailable ({self._consecutive} accounts in a row could not reach it)"
+            )
+
+
+class _NotStarted(Exception):
+    """A worker's answer for an item it took after the gate closed."""
 
 
 def check_concurrency(concurrency: int) -> int:
@@ -62,6 +140,8 @@ def run_over_accounts(
     concurrency: int = DEFAULT_CONCURRENCY,
     on_result: Callable[[T, R], None] | None = None,
     progress: ProgressLike | None = None,
+    gate: RunGate[R] | None = None,
+    on_not_started: Callable[[T, str], R] | None = None,
 ) -> list[R]:
     """Call `fn(item)` for every item on a bounded thread pool; results in input order.
 
@@ -69,8 +149,14 @@ def run_over_accounts(
     still reach `on_result`, so the journal records every change made), then the interrupt
     is re-raised. An error raised by `on_exception` or `on_result` stops the run the same
     way: those are the caller's bugs, not an account's.
+
+    With a `gate`, a closed gate starts nothing more: every item not started (queued or never
+    taken) gets `on_not_started(item, gate.reason)` and reaches `on_result` and `progress`
+    like the others.
     """
     check_concurrency(concurrency)
+    if gate is not None and on_not_started is None:
+        raise ValueError("a gate needs on_not_started")
     total = len(accounts)
     if total == 0:
         return []
@@ -80,23 +166,29 @@ def run_over_accounts(
 
     def settle(outcome: _Outcome[T, R]) -> None:
         index, item, value, error = outcome
-        if error is not None:
-            if not isinstance(error, Exception):  # KeyboardInterrupt, SystemExit inside fn
-                raise error
-            value = on_exception(item, error)
+        if isinstance(error, _NotStarted):
+            assert gate is not None and on_not_started is not None
+            value = on_not_started(item, gate.reason or "the run stopped")
+        else:
+            if error is not None:
+                if not isinstance(error, Exception):  # KeyboardInterrupt, SystemExit inside fn
+                    raise error
+                value = on_exception(item, error)
+            if gate is not None:
+                gate.observe(cast(R, value))
         results[index] = value
         if on_result is not None:
             on_result(item, cast(R, value))
         if progress is not None:
             progress.advance(1)
 
-    pool = _Pool(fn)
+    pool = _Pool(fn, gate)
     items = iter(enumerate(accounts))
     outstanding = 0
     try:
         pool.start(workers)
         while True:
-            while outstanding < window:
+            while outstanding < window and not (gate is not None and gate.closed):
                 step = next(items, None)
                 if step is None:
                     break
@@ -107,6 +199,8 @@ def run_over_accounts(
             outcome = pool.done.get()
             outstanding -= 1
             settle(outcome)
+        for index, item in items:  # the gate closed: what never started
+            settle((index, item, None, _NotStarted()))
     except BaseException:
         pool.stop()
         pool.collect(settle)
@@ -129,8 +223,9 @@ class _Pool(Generic[T, R]):
     items that ran, whatever the calling thread was doing when the interrupt hit.
     """
 
-    def __init__(self, fn: Callable[[T], R]) -> None:
+    def __init__(self, fn: Callable[[T], R], gate: RunGate[R] | None = None) -> None:
         self.fn = fn
+        self.gate = gate
         self.tasks: queue.SimpleQueue[tuple[int, T] | None] = queue.SimpleQueue()
         self.done: queue.SimpleQueue[_Outcome[T, R]] = queue.SimpleQueue()
         self.stopping = threading.Event()
@@ -148,6 +243,9 @@ class _Pool(Generic[T, R]):
             if task is None or self.stopping.is_set():
                 return
             index, item = task
+            if self.gate is not None and self.gate.closed:
+                self.done.put((index, item, None, _NotStarted()))
+                continue
             try:
                 outcome: _Outcome[T, R] = (index, item, self.fn(item), None)
             except BaseException as exc:  # noqa: BLE001 - handed to the calling thread, not lost

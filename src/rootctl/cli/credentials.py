@@ -294,13 +294,34 @@ def delete_credentials(
     ):
         raise click.Abort()
     done = rc.delete(planned, progress=progress)
+    ctx.exit(_report_deletion(planned, done, output, console_out))
+
+
+def _report_deletion(
+    planned: PlannedDeletion, done: DeletionRun, output: str, console_out: TextIO
+) -> int:
+    """Results, the JSON document, then one line if the run stopped early or could not
+    journal everything. Exit 1 whenever anything failed: changes may have been made, so
+    never 2 ("nothing changed")."""
+    from rootctl.credentials.delete import run_problem
+    from rootctl.outputs import OutputError
+
     if done.results:
         _print_results(list(done.results), console_out)
     else:
         _err("Nothing to delete.")
+    problems: list[str] = []
     if output == "json":
-        _print_json(planned, done, dry_run=False)
-    ctx.exit(1 if done.failed else 0)
+        try:
+            _print_json(planned, done, dry_run=False)
+        except OutputError as exc:
+            problems.append(f"the result document was not written: {exc}")
+    if planned.run is not None:
+        found = run_problem(list(done.results), planned.run.recorder)
+        problems += [found] if found else []
+    if problems:
+        _err(f"error: {clean('; '.join(problems))}")
+    return 1 if done.failed or problems else 0
 
 
 def _save_plan(rc: Rootctl, planned: PlannedDeletion, path: Path) -> None:

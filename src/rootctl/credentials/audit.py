@@ -11,12 +11,13 @@ from concurrent.futures import Executor, ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from botocore import exceptions as bex
 from botocore.exceptions import BotoCoreError, ClientError
 
 from rootctl.credentials.models import AccountAudit, AuditReport
 from rootctl.credentials.read import read_root_credentials
 from rootctl.errors import RootctlError
-from rootctl.fanout import DEFAULT_CONCURRENCY, run_over_accounts
+from rootctl.fanout import DEFAULT_CONCURRENCY, RunGate, run_over_accounts
 from rootctl.results import Account, ErrorInfo
 from rootctl.tasks import Task
 
@@ -39,6 +40,33 @@ PERMISSIONS = (
 TASKS = (Task.AUDIT,)
 # Reads of one account that run at the same time, besides the account's own worker.
 READS_PER_ACCOUNT = 4
+# The code of an account a stopped run never started (its message says why).
+NOT_ATTEMPTED = "NotAttempted"
+
+
+def _names(*roots: type[BaseException]) -> frozenset[str]:
+    found: set[str] = set()
+    pending = list(roots)
+    while pending:
+        cls = pending.pop()
+        found.add(cls.__name__)
+        pending.extend(cls.__subclasses__())
+    return frozenset(found)
+
+
+# The error codes (`ErrorInfo.code`: botocore's class names) of a call that never got an
+# answer: no connection, a timeout, a dropped connection. An AWS error answer is not one.
+ENDPOINT_ERRORS = _names(bex.ConnectionError, bex.HTTPClientError) | {"EndpointError"}
+
+
+def endpoint_failed(error: ErrorInfo | None) -> bool:
+    """True when an account's error is the endpoint's (the circuit breaker counts these)."""
+    return error is not None and error.code in ENDPOINT_ERRORS
+
+
+def not_attempted(reason: str) -> ErrorInfo:
+    """The error of an account a stopped run did not start."""
+    return ErrorInfo(NOT_ATTEMPTED, f"not attempted: {reason}")
 
 
 def audit_account(
@@ -104,6 +132,9 @@ def audit_accounts(
     """Audit every target of `selection` concurrently; skipped accounts are reported too."""
     generated_at = datetime.now(UTC)
     workers = READS_PER_ACCOUNT * min(concurrency, max(1, len(selection.targets)))
+    gate: RunGate[AccountAudit] = RunGate.for_concurrency(
+        concurrency, lambda audit: endpoint_failed(audit.error)
+    )
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="audit-read") as pool:
         audits = run_over_accounts(
             selection.targets,
@@ -112,6 +143,8 @@ def audit_accounts(
             concurrency=concurrency,
             on_result=on_result,
             progress=progress,
+            gate=gate,
+            on_not_started=lambda account, why: error_audit(account, not_attempted(why)),
         )
     audits.extend(skipped_audit(s.account, s.reason) for s in selection.skipped)
     audits.sort(key=lambda a: (a.ou_path, a.account_name, a.account_id))

@@ -9,17 +9,26 @@ A call can fail although AWS applied it (its answer lost, retries exhausted). Th
 audit decides: a failed step whose target it no longer sees is `verified-gone`, done. A
 deleted virtual MFA device is the exception: no audit read lists unassigned devices, so a
 failed DeleteVirtualMFADevice stays failed (a re-run retries it: NoSuchEntity if done).
+
+When the world fails mid-run the result stays honest (docs/reliability.md, "Mid-run
+failures"). A `RunGate` stops starting accounts after `2 x concurrency` accounts in a row
+failed on the endpoint, when the journal cannot be written, or when the operator's
+credentials stop working; the accounts not started are "not attempted: REASON". A change
+whose journal entry fails is kept in the result with a "not journaled" note (and in
+`Recorder.unjournaled`), and its account makes no further change; a session that cannot be
+journaled is never used.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from rootctl.credentials.audit import account_error
+from rootctl.credentials.audit import NOT_ATTEMPTED, endpoint_failed, not_attempted
 from rootctl.credentials.models import RootCredentials
 from rootctl.credentials.plan import (
     PLAN_ACTION,
@@ -31,8 +40,9 @@ from rootctl.credentials.plan import (
     reconciled_note,
 )
 from rootctl.credentials.read import read_root_credentials
-from rootctl.errors import code_is
-from rootctl.fanout import DEFAULT_CONCURRENCY, run_over_accounts
+from rootctl.errors import RootctlError, code_is
+from rootctl.fanout import DEFAULT_CONCURRENCY, RunGate, run_over_accounts
+from rootctl.journal import JournalError
 from rootctl.results import ErrorInfo, Outcome
 from rootctl.tasks import Task
 
@@ -55,6 +65,8 @@ TASKS = (Task.DELETE, Task.AUDIT)  # audit: the verification session
 # the target (AWS applied the call and its answer was lost); `error` keeps the call's error.
 StepOutcome = Literal["deleted", "already-gone", "verified-gone", "failed", "not-attempted"]
 DONE: tuple[StepOutcome, ...] = ("deleted", "already-gone", "verified-gone")
+# The note of a step whose journal entry could not be written.
+UNJOURNALED_NOTE = "not journaled"
 # Steps whose end state an audit can see (a deleted virtual MFA device is not listed by any
 # read the audit task allows; its deactivation is: ListMFADevices lists assigned devices).
 _VISIBLE = frozenset(
@@ -144,18 +156,57 @@ def delete_planned(
     progress: ProgressLike | None = None,
     on_result: Callable[[AccountPlan, AccountDeletion], None] | None = None,
 ) -> list[AccountDeletion]:
-    """Record the plans, then delete and verify account by account, concurrently."""
+    """Record the plans, then delete and verify account by account, concurrently.
+
+    Every planned account gets a result, also when the run stops early (see the module's
+    docstring): `run_problem` then says why, in one line.
+    """
     record_plans(plan, recorder)
+    gate: RunGate[AccountDeletion] = RunGate.for_concurrency(
+        concurrency, lambda result: endpoint_failed(result.error), check=recorder.problem
+    )
+
+    def on_exception(account: AccountPlan, exc: BaseException) -> AccountDeletion:
+        if isinstance(exc, RootctlError):
+            # The operator's setup (credentials expired mid-run, say), raised before the
+            # account's first change: every account would fail the same way, so stop.
+            gate.close(str(exc))
+            error = ErrorInfo(type(exc).__name__, str(exc))
+            return AccountDeletion(account, "error", _skipped(account), error=error)
+        return AccountDeletion(account, "error", error=ErrorInfo.from_exception(exc))
+
     return run_over_accounts(
         plan.changes,
         lambda account: delete_account(broker, account, recorder),
-        on_exception=lambda account, exc: AccountDeletion(
-            plan=account, status="error", error=account_error(exc)
-        ),
+        on_exception=on_exception,
         concurrency=concurrency,
         on_result=on_result,
         progress=progress,
+        gate=gate,
+        on_not_started=lambda account, why: AccountDeletion(
+            account, "error", _skipped(account), error=not_attempted(why)
+        ),
     )
+
+
+def run_problem(results: list[AccountDeletion], recorder: Recorder) -> str | None:
+    """One line for a run that stopped early or could not journal everything, else None."""
+    parts: list[str] = []
+    skipped = [r for r in results if r.error is not None and r.error.code == NOT_ATTEMPTED]
+    if recorder.failure is not None:
+        parts.append(str(recorder.failure))
+    elif skipped and skipped[0].error is not None:
+        parts.append(f"the run stopped: {skipped[0].error.message.removeprefix('not attempted: ')}")
+    if skipped:
+        parts.append(f"{len(skipped)} accounts not attempted (run the command again to finish)")
+    unjournaled = recorder.unjournaled
+    if unjournaled:
+        parts.append(f"{len(unjournaled)} not journaled: {'; '.join(unjournaled)}")
+    return "; ".join(parts) or None
+
+
+def _skipped(plan: AccountPlan) -> tuple[StepResult, ...]:
+    return tuple(StepResult(step, "not-attempted") for step in plan.steps)
 
 
 def delete_account(
@@ -173,9 +224,16 @@ def delete_account(
     except (ClientError, BotoCoreError) as exc:
         # No session, nothing done: the account fails as a whole.
         return AccountDeletion(plan, "error", error=ErrorInfo.from_exception(exc))
+    except JournalError as exc:
+        # The session could not be journaled: the broker dropped it, nothing was done.
+        return AccountDeletion(plan, "error", _skipped(plan), error=_journal_error(exc))
     results: list[StepResult] = []
     failed_serials: set[str] = set()
     for step in plan.steps:
+        if recorder.failure is not None:
+            # The journal broke (here or in another account): no change it cannot record.
+            results.append(StepResult(step, "not-attempted"))
+            continue
         if step.action == "delete-virtual-mfa-device" and step.target in failed_serials:
             # Would meet DeleteConflict if still active; made after the verification if
             # that shows the deactivation done after all (`_settle`).
@@ -184,8 +242,12 @@ def delete_account(
         result = _attempt(broker, plan.account_id, step)
         if result.outcome == "failed" and step.action == "deactivate-mfa-device":
             failed_serials.add(step.target)
-        _journal_step(recorder, plan.account_id, result)
-        results.append(result)
+        results.append(_journal_or_note(recorder, plan.account_id, result))
+    if recorder.failure is not None:
+        # No verification: its session could not be journaled either.
+        return AccountDeletion(
+            plan, "error", tuple(results), error=_journal_error(recorder.failure)
+        )
     return _verify(broker, plan, tuple(results), recorder)
 
 
@@ -226,9 +288,17 @@ def _verify(
     broker.evict(plan.account_id, Task.AUDIT)
     try:
         remaining = broker.run(plan.account_id, Task.AUDIT, read_root_credentials)
+    except JournalError as exc:
+        return AccountDeletion(plan, "error", results, error=_journal_error(exc))
+    except RootctlError as exc:
+        # The operator's setup failed mid-run: the deletions made stay in the result.
+        return AccountDeletion(
+            plan, "error", results, error=ErrorInfo(type(exc).__name__, str(exc))
+        )
     except (ClientError, BotoCoreError) as exc:
         problem = ErrorInfo.from_exception(exc)
-        recorder.append(
+        _append_quietly(
+            recorder,
             action="verify",
             outcome="error",
             account_id=plan.account_id,
@@ -238,7 +308,8 @@ def _verify(
         return AccountDeletion(plan, "error", results, error=problem)
     leftover = still_present(plan, remaining)
     verified = not leftover
-    recorder.append(
+    _append_quietly(
+        recorder,
         action="verify",
         outcome="ok" if verified else "error",
         account_id=plan.account_id,
@@ -273,13 +344,15 @@ def _settle(
     for result in results:
         step = result.step
         if result.outcome == "failed" and step.action in _VISIBLE and step.target not in present:
-            result = _verified_gone(result)
-            _journal_step(recorder, account_id, result)
+            result = _journal_or_note(recorder, account_id, _verified_gone(result))
             if step.action == "deactivate-mfa-device":
                 deactivated.add(step.target)
-        elif result.outcome == "not-attempted" and step.target in deactivated:
-            result = _attempt(broker, account_id, step)
-            _journal_step(recorder, account_id, result)
+        elif (
+            result.outcome == "not-attempted"
+            and step.target in deactivated
+            and recorder.failure is None
+        ):
+            result = _journal_or_note(recorder, account_id, _attempt(broker, account_id, step))
         settled.append(result)
     return tuple(settled)
 
@@ -305,6 +378,31 @@ def still_present(plan: AccountPlan, remaining: RootCredentials) -> list[str]:
     present = present_targets(remaining)
     targets = dict.fromkeys(step.target for step in plan.steps)
     return [target for target in targets if target in present]
+
+
+def _journal_or_note(recorder: Recorder, account_id: str, result: StepResult) -> StepResult:
+    """Journal a step; if the journal fails, the result says so (and the run reports it)."""
+    try:
+        _journal_step(recorder, account_id, result)
+    except JournalError:
+        if result.outcome in ("deleted", "verified-gone", "failed"):  # AWS may have changed
+            recorder.note_unjournaled(
+                f"{result.step.action} {result.step.target} in {account_id} ({result.outcome})"
+            )
+        note = f"{result.note}; {UNJOURNALED_NOTE}" if result.note else UNJOURNALED_NOTE
+        return StepResult(result.step, result.outcome, result.error, note)
+    return result
+
+
+def _append_quietly(recorder: Recorder, **entry: Any) -> None:
+    """An entry that records no change (a verification): if the journal fails, the run
+    stops through `recorder.failure`; the account's result already says what happened."""
+    with suppress(JournalError):
+        recorder.append(**entry)
+
+
+def _journal_error(exc: JournalError) -> ErrorInfo:
+    return ErrorInfo("JournalError", str(exc))
 
 
 def _journal_step(recorder: Recorder, account_id: str, result: StepResult) -> None:
