@@ -15,6 +15,7 @@ from approval_helpers import CONFIG, People, assume_roots, one_line_error
 
 from rootctl.journal import Journal
 from rootctl.sandbox import Sandbox
+from rootctl.tasks import Task
 
 from conftest import MANAGEMENT, PAYMENTS_PROD, enabled_fixture
 
@@ -149,3 +150,43 @@ def test_the_aws_cli_lists_root_access_keys_through_an_approved_request(
     with Journal(people.journal_path) as journal:
         assert journal.verify().ok
     assert b"SecretAccessKey" not in people.journal_path.read_bytes()
+
+
+def test_the_callers_source_identity_is_journaled(
+    people: People, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sandbox's IAM users carry no SourceIdentity, so AssumeRoot's answer is stubbed
+    (a botocore Stubber) for the one call; the precheck and the journal are real."""
+    from botocore.stub import Stubber
+
+    from rootctl import connect
+    from rootctl.approvals.process import open_session
+
+    for name, value in people.env(people.sb.operators["requester"]).items():
+        monkeypatch.setenv(name, value)
+    rc = connect(journal=people.journal_path)
+    run = rc.run("credential-process", "OPS-13 source identity", 1)
+    run.precheck(PAYMENTS_PROD)
+    sts = run.factory.client("sts")
+    expires = datetime(2030, 1, 1, tzinfo=UTC)
+    answer = {
+        "Credentials": {
+            "AccessKeyId": "ASIASTUBBED000000001",
+            "SecretAccessKey": "s" * 40,
+            "SessionToken": "t" * 200,
+            "Expiration": expires,
+        },
+        "SourceIdentity": "alice@example.com",
+    }
+    with Stubber(sts) as stub:
+        stub.add_response("assume_root", answer)
+        original = run.factory.client
+        monkeypatch.setattr(
+            rc.factory, "client", lambda name, **kw: sts if name == "sts" else original(name, **kw)
+        )
+        opened = open_session(run, PAYMENTS_PROD, Task.AUDIT, 900, None)
+    assert opened.source_identity == "alice@example.com"
+    [session] = people.entries(action="assume-root")
+    assert session.after["source_identity"] == "alice@example.com"
+    assert "s" * 40 not in json.dumps(session.to_dict())
+    rc.close()
