@@ -163,7 +163,7 @@ def test_no_secret_reaches_any_output(session: Session) -> None:
         "unlock", "sqs", "--account", PAYMENTS_PROD, "--queue", "payments-events",
         "--reason", "OPS-4", "--yes",
     )  # fmt: skip
-    s.run("restore", backup, "--reason", "OPS-4 undo", "--yes")
+    s.run("restore", backup, "--reason", "OPS-4 undo", "--yes", "--allow-lockout")
     aws = shutil.which("aws", path=s.env["PATH"])
     assert aws is not None, "the AWS CLI (a dev dependency) is needed for exec"
     s.run(
