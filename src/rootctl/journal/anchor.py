@@ -49,19 +49,22 @@ class Anchor:
         return json.dumps({"entries": self.entries, "head": self.head})
 
 
-def parse_anchor_ref(text: str) -> AnchorRef:
-    """`ssm://NAME` or `s3://BUCKET/KEY`, else one line (exit 2) before any AWS call."""
+def parse_anchor_ref(text: str, what: str = "anchor") -> AnchorRef:
+    """`ssm://NAME` or `s3://BUCKET/KEY`, else one line (exit 2) before any AWS call.
+
+    The Lambda's config (ROOTCTL_CONFIG) is named the same way (`what` says which).
+    """
     if text.startswith("ssm://"):
         name = text[len("ssm://") :]
         if _SSM_NAME.fullmatch(name) and "//" not in name:
             return AnchorRef("ssm", name)
-        raise UsageError(f"anchor {text[:80]!r}: not an SSM parameter name")
+        raise UsageError(f"{what} {text[:80]!r}: not an SSM parameter name")
     if text.startswith("s3://"):
         bucket, _, key = text[len("s3://") :].partition("/")
         if _BUCKET.fullmatch(bucket) and key and len(key) <= 1024:
             return AnchorRef("s3", bucket, key)
-        raise UsageError(f"anchor {text[:80]!r}: expected s3://BUCKET/KEY")
-    raise UsageError(f"anchor {text[:80]!r}: expected ssm://NAME or s3://BUCKET/KEY")
+        raise UsageError(f"{what} {text[:80]!r}: expected s3://BUCKET/KEY")
+    raise UsageError(f"{what} {text[:80]!r}: expected ssm://NAME or s3://BUCKET/KEY")
 
 
 def parse_anchor(text: str | bytes, where: AnchorRef) -> Anchor:
@@ -89,20 +92,20 @@ def parse_anchor(text: str | bytes, where: AnchorRef) -> Anchor:
 
 def read_anchor(ref: AnchorRef, factory: SessionFactory) -> Anchor:
     """The anchor stored at `ref`; a missing one is bad input (exit 2)."""
+    return parse_anchor(read_text(ref, factory, MAX_ANCHOR_BYTES + 1), ref)
+
+
+def read_text(
+    ref: AnchorRef, factory: SessionFactory, limit: int, what: str = "anchor"
+) -> str | bytes:
+    """The parameter's value (decrypted) or at most `limit` bytes of the object."""
     if ref.kind == "ssm":
-        found = _aws(
-            ref, lambda: factory.client("ssm").get_parameter(Name=ref.name)["Parameter"]["Value"]
-        )
-    else:
-        found = _aws(
-            ref,
-            lambda: (
-                factory.client("s3")
-                .get_object(Bucket=ref.name, Key=ref.key)["Body"]
-                .read(MAX_ANCHOR_BYTES + 1)
-            ),
-        )
-    return parse_anchor(found, ref)
+        ssm = factory.client("ssm")
+        found = _aws(ref, lambda: ssm.get_parameter(Name=ref.name, WithDecryption=True), what)
+        return str(found["Parameter"]["Value"])
+    s3 = factory.client("s3")
+    found = _aws(ref, lambda: s3.get_object(Bucket=ref.name, Key=ref.key)["Body"].read(limit), what)
+    return bytes(found)
 
 
 def write_anchor(ref: AnchorRef, anchor: Anchor, factory: SessionFactory) -> None:
@@ -127,7 +130,7 @@ def write_anchor(ref: AnchorRef, anchor: Anchor, factory: SessionFactory) -> Non
         )
 
 
-def _aws(ref: AnchorRef, call: Any) -> Any:
+def _aws(ref: AnchorRef, call: Any, what: str = "anchor") -> Any:
     from botocore.exceptions import ClientError
 
     from rootctl.aws.errors import classify
@@ -147,4 +150,4 @@ def _aws(ref: AnchorRef, call: Any) -> Any:
         error = classify(exc)
         if error is None:
             raise
-        raise UsageError(f"anchor {ref}: {error}") from None
+        raise UsageError(f"{what} {ref}: {error}") from None
