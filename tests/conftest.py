@@ -1,64 +1,15 @@
-"""Shared fixtures: a sandbox organization over real HTTP, and clients pointed at it."""
+"""pytest fixtures only; shared helpers live in tests/support.py (`from support import ...`)."""
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterator
-from functools import cache
-from pathlib import Path
-from typing import Any
 
-import boto3
 import pytest
-import yaml
 
-from rootctl.sandbox import Sandbox, SandboxCredentials, sample_fixture_path
-from rootctl.tasks import Task
+from rootctl.sandbox import Sandbox
 
-MANAGEMENT = "111111111111"
-SECURITY = "222222222222"
-PAYMENTS_PROD = "333333333333"
-PAYMENTS_DEV = "444444444444"
-DATA_PROD = "555555555555"
-EXPERIMENTS = "666666666666"
-SUSPENDED = "777777777777"
-
-# rootctl.yaml with two credential exceptions: PAYMENTS_PROD keeps its password, DATA_PROD
-# keeps everything (the reliability tests' end state must honour both).
-EXCEPTIONS_CONFIG = f"""
-root_credentials:
-  exceptions:
-    - account_id: "{PAYMENTS_PROD}"
-      reason: break-glass password during a migration
-      expires: 2099-12-31
-      keep: [password]
-    - account_id: "{DATA_PROD}"
-      reason: hardware token held by the data team
-      expires: 2099-12-31
-"""
-
-
-@cache
-def _sample() -> dict[str, Any]:
-    data: dict[str, Any] = yaml.safe_load(Path(sample_fixture_path()).read_text())
-    return data
-
-
-def sample_fixture(**organization: Any) -> dict[str, Any]:
-    """The sample fixture as a dict, with `organization` keys overridden."""
-    data = copy.deepcopy(_sample())
-    data["organization"].update(organization)
-    return data
-
-
-def enabled_fixture(**organization: Any) -> dict[str, Any]:
-    """The sample with IAM trusted access and both features enabled."""
-    settings: dict[str, Any] = {
-        "trusted_access": ["iam.amazonaws.com"],
-        "centralized_root_access": ["RootCredentialsManagement", "RootSessions"],
-    }
-    settings.update(organization)
-    return sample_fixture(**settings)
+from support import *  # noqa: F403 -- names new tests may still import from conftest
+from support import enabled_fixture, sample_fixture
 
 
 @pytest.fixture
@@ -73,78 +24,3 @@ def enabled_sandbox() -> Iterator[Sandbox]:
     """The sample organization with trusted access and both features enabled."""
     with Sandbox.start(enabled_fixture()) as sb:
         yield sb
-
-
-def session_for(sb: Sandbox, creds: SandboxCredentials | None = None) -> boto3.Session:
-    creds = creds or sb.operator
-    assert creds is not None
-    return boto3.Session(
-        aws_access_key_id=creds.access_key_id,
-        aws_secret_access_key=creds.secret_access_key,
-        region_name=sb.region,
-    )
-
-
-def client(sb: Sandbox, service: str, creds: SandboxCredentials | None = None) -> Any:
-    from botocore.config import Config
-
-    return session_for(sb, creds).client(
-        service, endpoint_url=sb.endpoint_url, config=Config(retries={"max_attempts": 1})
-    )
-
-
-def root_client(sb: Sandbox, account_id: str, task: Task, service: str, **assume: Any) -> Any:
-    """A client acting as `account_id`'s root user through an AssumeRoot session."""
-    from botocore.config import Config
-
-    creds = client(sb, "sts").assume_root(
-        TargetPrincipal=account_id, TaskPolicyArn={"arn": task.arn}, **assume
-    )["Credentials"]
-    return boto3.Session(
-        aws_access_key_id=creds["AccessKeyId"],
-        aws_secret_access_key=creds["SecretAccessKey"],
-        aws_session_token=creds["SessionToken"],
-        region_name=sb.region,
-    ).client(service, endpoint_url=sb.endpoint_url, config=Config(retries={"max_attempts": 1}))
-
-
-def error_code(exc_info: Any) -> str:
-    return str(exc_info.value.response["Error"]["Code"])
-
-
-def run_cli(
-    sb: Sandbox | None,
-    *args: str,
-    env: dict[str, str] | None = None,
-    journal: Path | None = None,
-    input: str | None = None,
-    timeout: float = 300,
-) -> Any:
-    """Run `python -m rootctl ARGS` in a subprocess against the sandbox (real HTTP, real exit codes)."""
-    import os
-    import subprocess
-    import sys
-
-    full = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "ROOTCTL_"))}
-    full["AWS_CONFIG_FILE"] = os.devnull
-    full["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull
-    full["NO_COLOR"] = "1"
-    full["COLUMNS"] = "200"
-    if sb is not None:
-        full.update(sb.env())
-    if journal is not None:
-        full["ROOTCTL_JOURNAL"] = str(journal)
-    full.update(env or {})
-    return subprocess.run(
-        [sys.executable, "-m", "rootctl", *args],
-        env=full,
-        capture_output=True,
-        text=True,
-        input=input,
-        timeout=timeout,
-    )
-
-
-def mutating_calls(sb: Sandbox) -> list[dict[str, Any]]:
-    """Calls that changed something (or opened a root session) in the sandbox."""
-    return [c for c in sb.calls() if c["mutating"]]

@@ -19,7 +19,7 @@ from rootctl.permissions import (
 from rootctl.sandbox import Sandbox
 from rootctl.tasks import Task, allowed_actions
 
-from conftest import EXPERIMENTS, PAYMENTS_PROD, SECURITY, enabled_fixture, run_cli
+from support import EXPERIMENTS, PAYMENTS_PROD, SECURITY, enabled_fixture, run_cli
 
 CONFIG = f"""
 centralize_root_access: {{enabled: true, features: [RootCredentialsManagement, RootSessions]}}

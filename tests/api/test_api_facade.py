@@ -17,7 +17,7 @@ from rootctl.journal import Journal
 from rootctl.sandbox import Sandbox
 from rootctl.sessions.rules import SessionRefused
 
-from conftest import DATA_PROD, EXPERIMENTS, PAYMENTS_PROD, enabled_fixture
+from support import DATA_PROD, EXPERIMENTS, PAYMENTS_PROD, enabled_fixture
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "python-api.md"
 
@@ -160,7 +160,7 @@ def test_saved_deletion_plan_refused_when_stale(sb: Sandbox, tmp_path: Path, cha
     max_age = None
     config = None
     if change == "new key":  # someone deleted a key by hand since the plan was made
-        from conftest import root_client
+        from support import root_client
 
         iam = root_client(sb, PAYMENTS_PROD, Task.DELETE, "iam")
         key = sb.root_state()[PAYMENTS_PROD]["access_keys"][0]

@@ -21,7 +21,7 @@ from rootctl.aws.session import NoRootSessionError, SessionFactory, acting_as
 from rootctl.sandbox import FaultConfig, Sandbox
 from rootctl.tasks import Task
 
-from conftest import (
+from support import (
     DATA_PROD,
     EXPERIMENTS,
     PAYMENTS_DEV,

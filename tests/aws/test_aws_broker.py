@@ -27,7 +27,7 @@ from rootctl.errors import UsageError
 from rootctl.sandbox import FaultConfig, Sandbox
 from rootctl.tasks import Task
 
-from conftest import MANAGEMENT, PAYMENTS_DEV, PAYMENTS_PROD, SUSPENDED, enabled_fixture
+from support import MANAGEMENT, PAYMENTS_DEV, PAYMENTS_PROD, SUSPENDED, enabled_fixture
 
 
 @pytest.fixture(scope="module")

@@ -22,7 +22,7 @@ from rootctl.results import ErrorInfo, Outcome
 from rootctl.sandbox import FaultConfig, Sandbox
 from rootctl.tasks import Task
 
-from conftest import MANAGEMENT, PAYMENTS_DEV, enabled_fixture
+from support import MANAGEMENT, PAYMENTS_DEV, enabled_fixture
 
 
 @dataclass(frozen=True)

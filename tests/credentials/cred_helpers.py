@@ -14,7 +14,7 @@ from click.testing import CliRunner, Result
 
 from rootctl.sandbox import Sandbox
 
-from conftest import MANAGEMENT, SUSPENDED
+from support import MANAGEMENT, SUSPENDED
 
 DELETE_ACTIONS = {
     "DeleteLoginProfile",

@@ -23,7 +23,7 @@ from cred_helpers import (
 from rootctl.org.selection import MANAGEMENT_SKIP_REASON
 from rootctl.sandbox import Sandbox
 
-from conftest import (
+from support import (
     DATA_PROD,
     EXPERIMENTS,
     MANAGEMENT,

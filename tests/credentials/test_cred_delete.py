@@ -12,7 +12,7 @@ from cred_helpers import audit_json, changes, is_clean, journal_entries, run_cli
 
 from rootctl.sandbox import Sandbox
 
-from conftest import (
+from support import (
     DATA_PROD,
     EXPERIMENTS,
     MANAGEMENT,

@@ -11,7 +11,7 @@ from cred_helpers import expected_root, parsed_root, run_cli, targets
 
 from rootctl.sandbox import FaultConfig, Sandbox
 
-from conftest import DATA_PROD, PAYMENTS_PROD, enabled_fixture
+from support import DATA_PROD, PAYMENTS_PROD, enabled_fixture
 
 
 def test_failed_accounts_are_error_results(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ from cred_helpers import changes, journal_entries, run_cli
 
 from rootctl.sandbox import Sandbox
 
-from conftest import EXPERIMENTS, PAYMENTS_PROD, SECURITY, enabled_fixture
+from support import EXPERIMENTS, PAYMENTS_PROD, SECURITY, enabled_fixture
 
 
 def test_recovery_creates_a_login_profile_without_password(tmp_path: Path) -> None:

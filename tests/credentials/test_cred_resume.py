@@ -20,7 +20,7 @@ from rootctl.org.selection import SelectionSpec
 from rootctl.sandbox import FaultConfig, Sandbox
 from rootctl.tasks import Task
 
-from conftest import DATA_PROD, EXPERIMENTS, PAYMENTS_PROD, enabled_fixture, root_client
+from support import DATA_PROD, EXPERIMENTS, PAYMENTS_PROD, enabled_fixture, root_client
 
 CONFIG = f"""
 root_credentials:

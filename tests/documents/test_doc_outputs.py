@@ -14,7 +14,7 @@ from doc_cli import invoke
 from rootctl.documents import model_for, parse, shipped_schema
 from rootctl.sandbox import Sandbox
 
-from conftest import PAYMENTS_PROD, SECURITY, enabled_fixture
+from support import PAYMENTS_PROD, SECURITY, enabled_fixture
 
 BUCKET = "payments-prod-artifacts"
 DRY_JSON = ("--dry-run", "-o", "json")

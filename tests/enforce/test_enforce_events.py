@@ -11,7 +11,7 @@ from enforce_helpers import credential_holders, document, invoke, write_config
 
 from rootctl.sandbox import Sandbox
 
-from conftest import PAYMENTS_DEV, PAYMENTS_PROD
+from support import PAYMENTS_DEV, PAYMENTS_PROD
 
 
 def joined(account: str, method: str = "Invited") -> dict[str, Any]:

@@ -8,7 +8,7 @@ from enforce_helpers import credential_holders, document, entries, invoke, verif
 
 from rootctl.sandbox import Sandbox
 
-from conftest import (
+from support import (
     DATA_PROD,
     EXCEPTIONS_CONFIG,
     MANAGEMENT,

@@ -11,7 +11,7 @@ from enforce_helpers import invoke, verifies, write_config
 from rootctl import connect
 from rootctl.sandbox import Sandbox
 
-from conftest import EXPERIMENTS
+from support import EXPERIMENTS
 
 
 def _has_password(sb: Sandbox, account: str) -> bool:

@@ -19,7 +19,7 @@ from botocore.exceptions import ClientError
 from rootctl.sandbox import Sandbox
 from rootctl.tasks import Task
 
-from conftest import (
+from support import (
     DATA_PROD,
     EXPERIMENTS,
     MANAGEMENT,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from rootctl.sandbox import Sandbox
 
-from conftest import run_cli
+from support import run_cli
 
 NTC = """
 module "ntc_organizations" {

@@ -17,7 +17,7 @@ from rootctl.documents.org import PlanDocument
 from rootctl.documents.saved import content_digest
 from rootctl.sandbox import Sandbox
 
-from conftest import SECURITY, client, mutating_calls, sample_fixture
+from support import SECURITY, client, mutating_calls, sample_fixture
 
 CONFIG = f"""
 centralize_root_access:

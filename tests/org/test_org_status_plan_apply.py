@@ -9,7 +9,7 @@ import pytest
 
 from rootctl.sandbox import Sandbox
 
-from conftest import SECURITY, mutating_calls, run_cli, sample_fixture
+from support import SECURITY, mutating_calls, run_cli, sample_fixture
 
 FULL_CONFIG = f"""
 centralize_root_access:

@@ -13,7 +13,7 @@ from rootctl.errors import UsageError
 from rootctl.org.terraform import TerraformDesired, load_terraform_desired
 from rootctl.sandbox import Sandbox
 
-from conftest import SECURITY, enabled_fixture, sample_fixture
+from support import SECURITY, enabled_fixture, sample_fixture
 
 # In the spirit of Nuvibit's reference consumer (nuvibit-c2/aws-c2-mgmt-organizations):
 # ntc_organizations.tf and ntc_organizations_guardrails.tf.

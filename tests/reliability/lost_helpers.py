@@ -12,7 +12,7 @@ from click.testing import CliRunner, Result
 
 from rootctl.sandbox import Sandbox
 
-from conftest import run_cli
+from support import run_cli
 
 LOST_CODES = {"InternalFailure", "InternalError", "ServiceUnavailable", "ConnectionClosedError"}
 

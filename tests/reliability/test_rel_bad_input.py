@@ -28,7 +28,7 @@ from rootctl.cli.main import cli
 from rootctl.journal import Journal, JournalEntry
 from rootctl.sandbox import Sandbox
 
-from conftest import (
+from support import (
     EXPERIMENTS,
     MANAGEMENT,
     PAYMENTS_DEV,

@@ -28,7 +28,7 @@ from test_rel_bad_input import (  # noqa: F401  (sb and workdir are fixtures)
 from rootctl.cli.main import cli
 from rootctl.sandbox import Sandbox
 
-from conftest import PAYMENTS_PROD, mutating_calls
+from support import PAYMENTS_PROD, mutating_calls
 
 ENVIRONMENTS: dict[str, tuple[dict[str, str | None], str]] = {
     "endpoint ftp": ({"AWS_ENDPOINT_URL": "ftp://127.0.0.1:21"}, "AWS_ENDPOINT_URL"),

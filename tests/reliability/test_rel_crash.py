@@ -24,7 +24,7 @@ import pytest
 
 from rootctl.sandbox import FaultConfig, Sandbox
 
-from conftest import (
+from support import (
     DATA_PROD,
     EXCEPTIONS_CONFIG,
     MANAGEMENT,

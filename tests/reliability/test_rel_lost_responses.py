@@ -22,7 +22,7 @@ from lost_helpers import LOST_CODES, invoke_without_retries, journal_entries, lo
 
 from rootctl.sandbox import FaultConfig, Sandbox
 
-from conftest import (
+from support import (
     DATA_PROD,
     EXCEPTIONS_CONFIG,
     MANAGEMENT,
@@ -118,9 +118,11 @@ def test_delete_converges_in_one_run_when_answers_are_lost(
     planned = planned_steps(before)
     sb.set_faults(FaultConfig(error_every=33, lost_response_every=3))  # by count: see docs
 
+    # One account at a time: which call is "every third" must not depend on how workers
+    # interleave (concurrent retries could land on lost slots past the retry budget).
     proc = run_cli(
         sb, "delete-credentials", "-c", str(config), "--reason", "OPS-9 cleanup", "--yes",
-        "-o", "json", journal=journal,
+        "-o", "json", "--concurrency", "1", journal=journal,
     )  # fmt: skip
 
     assert "Traceback" not in proc.stderr

@@ -21,7 +21,7 @@ from lost_helpers import LOST_CODES, invoke_without_retries, journal_entries, lo
 from rootctl.sandbox import FaultConfig, Sandbox
 from rootctl.tasks import Task
 
-from conftest import PAYMENTS_PROD, enabled_fixture, root_client, run_cli
+from support import PAYMENTS_PROD, enabled_fixture, root_client, run_cli
 
 BUCKET = "payments-prod-artifacts"
 QUEUE = "payments-events"

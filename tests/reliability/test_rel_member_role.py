@@ -13,7 +13,7 @@ from pathlib import Path
 from rootctl.sandbox import Sandbox
 from rootctl.tasks import Task
 
-from conftest import PAYMENTS_DEV, PAYMENTS_PROD, client, root_client, run_cli
+from support import PAYMENTS_DEV, PAYMENTS_PROD, client, root_client, run_cli
 
 DEFAULT_ROLE = "OrganizationAccountAccessRole"
 

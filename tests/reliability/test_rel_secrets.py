@@ -26,7 +26,7 @@ import pytest
 
 from rootctl.sandbox import Sandbox
 
-from conftest import (
+from support import (
     DATA_PROD,
     EXPERIMENTS,
     PAYMENTS_DEV,

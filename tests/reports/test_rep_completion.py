@@ -10,21 +10,21 @@ from pathlib import Path
 
 import pytest
 
-from conftest import run_cli
+from support import run_process
 
 BIN = Path(sys.executable).parent
 
 
 def test_bash_script_uses_the_click_protocol() -> None:
-    result = run_cli(None, "completion", "bash")
+    result = run_process(None, "completion", "bash")
     assert result.returncode == 0, result.stderr
     assert "_ROOTCTL_COMPLETE=bash_complete" in result.stdout
     assert "complete -o nosort -F _rootctl_completion rootctl" in result.stdout
 
 
 def test_same_script_as_the_environment_variable_mechanism() -> None:
-    script = run_cli(None, "completion", "bash").stdout
-    sourced = run_cli(None, env={"_ROOTCTL_COMPLETE": "bash_source"})
+    script = run_process(None, "completion", "bash").stdout
+    sourced = run_process(None, env={"_ROOTCTL_COMPLETE": "bash_source"})
     assert sourced.returncode == 0
     assert sourced.stdout == script
 
@@ -33,14 +33,14 @@ def test_same_script_as_the_environment_variable_mechanism() -> None:
     ("shell", "marker"), [("zsh", "#compdef rootctl"), ("fish", "complete --no-files")]
 )
 def test_zsh_and_fish_scripts(shell: str, marker: str) -> None:
-    result = run_cli(None, "completion", shell)
+    result = run_process(None, "completion", shell)
     assert result.returncode == 0, result.stderr
     assert marker in result.stdout
     assert f"_ROOTCTL_COMPLETE={shell}_complete" in result.stdout
 
 
 def test_unknown_shell_is_a_usage_error() -> None:
-    result = run_cli(None, "completion", "tcsh")
+    result = run_process(None, "completion", "tcsh")
     assert result.returncode == 2
     assert result.stderr.startswith("error: ")
     assert "bash" in result.stderr and "zsh" in result.stderr
@@ -49,7 +49,7 @@ def test_unknown_shell_is_a_usage_error() -> None:
 def _bash_complete(words: str) -> list[str]:
     """Source the script in a real bash, complete `words` (a trailing space means a new
     word), and return COMPREPLY."""
-    script = run_cli(None, "completion", "bash").stdout
+    script = run_process(None, "completion", "bash").stdout
     typed = words.split(" ")
     program = (
         f"{script}\n"

@@ -21,7 +21,7 @@ import pytest
 from rootctl.sandbox import Sandbox
 from rootctl.sandbox.model import FaultConfig
 
-from conftest import (
+from support import (
     EXPERIMENTS,
     PAYMENTS_DEV,
     PAYMENTS_PROD,

@@ -10,7 +10,7 @@ from botocore.exceptions import ClientError
 from rootctl.sandbox import FaultConfig, Sandbox
 from rootctl.tasks import Task
 
-from conftest import (
+from support import (
     MANAGEMENT,
     PAYMENTS_PROD,
     SECURITY,

@@ -15,7 +15,7 @@ import pytest
 from rootctl.sandbox import Sandbox
 from rootctl.tasks import Task
 
-from conftest import PAYMENTS_PROD, sample_fixture
+from support import PAYMENTS_PROD, sample_fixture
 
 AWS = shutil.which("aws", path=str(Path(sys.executable).parent)) or shutil.which("aws")
 pytestmark = pytest.mark.skipif(AWS is None, reason="awscli is a dev dependency")

@@ -14,7 +14,7 @@ from typing import Any
 from rootctl.sandbox import Sandbox
 from rootctl.tasks import Task
 
-from conftest import MANAGEMENT, PAYMENTS_PROD, client, root_client, session_for
+from support import MANAGEMENT, PAYMENTS_PROD, client, root_client, session_for
 
 # Fields every management event record carries (CloudTrail record contents).
 RECORD_FIELDS = {

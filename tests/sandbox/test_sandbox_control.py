@@ -18,7 +18,7 @@ from rootctl.sandbox import FaultConfig, Sandbox
 from rootctl.sandbox.control import MAX_ADVANCE_SECONDS, TOKEN_HEADER
 from rootctl.tasks import Task
 
-from conftest import PAYMENTS_PROD, client, enabled_fixture
+from support import PAYMENTS_PROD, client, enabled_fixture
 
 GOOD = object()  # placeholder: the sandbox's real host or token
 JSON = "application/json"

@@ -15,7 +15,7 @@ from botocore.exceptions import ClientError, ConnectionClosedError
 from rootctl.sandbox import FaultConfig, Sandbox
 from rootctl.tasks import Task
 
-from conftest import DATA_PROD, PAYMENTS_DEV, PAYMENTS_PROD, client, error_code
+from support import DATA_PROD, PAYMENTS_DEV, PAYMENTS_PROD, client, error_code
 
 ONE_ATTEMPT = Config(retries={"mode": "standard", "total_max_attempts": 1})
 

@@ -15,7 +15,7 @@ from rootctl.errors import UsageError
 from rootctl.sandbox import Sandbox, load_fixture, sample_fixture_path
 from rootctl.sandbox.fixture import GenerateSpec, generated_accounts
 
-from conftest import PAYMENTS_PROD
+from support import PAYMENTS_PROD
 
 
 def test_sample_fixture_is_valid_and_builds_the_organization(sandbox: Sandbox) -> None:

@@ -13,7 +13,7 @@ from botocore.exceptions import ClientError
 from rootctl.sandbox import Sandbox
 from rootctl.sandbox.joins import root_access_key
 
-from conftest import client, error_code
+from support import client, error_code
 
 INVITED = "777788889999"
 

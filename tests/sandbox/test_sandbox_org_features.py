@@ -7,7 +7,7 @@ from botocore.exceptions import ClientError
 
 from rootctl.sandbox import Sandbox
 
-from conftest import MANAGEMENT, SECURITY, client, enabled_fixture, error_code, sample_fixture
+from support import MANAGEMENT, SECURITY, client, enabled_fixture, error_code, sample_fixture
 
 IAM = "iam.amazonaws.com"
 

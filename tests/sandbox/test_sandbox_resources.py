@@ -10,7 +10,7 @@ from botocore.exceptions import ClientError
 from rootctl.sandbox import Sandbox
 from rootctl.tasks import Task
 
-from conftest import PAYMENTS_PROD, error_code, root_client
+from support import PAYMENTS_PROD, error_code, root_client
 
 BUCKET = "payments-prod-artifacts"
 

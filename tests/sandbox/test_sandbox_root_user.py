@@ -8,7 +8,7 @@ from botocore.exceptions import ClientError
 from rootctl.sandbox import Sandbox
 from rootctl.tasks import Task
 
-from conftest import DATA_PROD, EXPERIMENTS, PAYMENTS_DEV, PAYMENTS_PROD, error_code, root_client
+from support import DATA_PROD, EXPERIMENTS, PAYMENTS_DEV, PAYMENTS_PROD, error_code, root_client
 
 
 def test_audit_reads_every_credential_kind(enabled_sandbox: Sandbox) -> None:

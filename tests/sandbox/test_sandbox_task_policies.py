@@ -11,7 +11,7 @@ from botocore.exceptions import ClientError
 from rootctl.sandbox import Sandbox
 from rootctl.tasks import Task
 
-from conftest import PAYMENTS_PROD, error_code, root_client
+from support import PAYMENTS_PROD, error_code, root_client
 
 QUEUE_URL = f"http://127.0.0.1/{PAYMENTS_PROD}/payments-events"
 

@@ -19,7 +19,7 @@ from wire_validator import Capture, Recorder, capture_http, problems
 from rootctl.sandbox import Sandbox
 from rootctl.tasks import Task
 
-from conftest import (
+from support import (
     DATA_PROD,
     EXPERIMENTS,
     PAYMENTS_DEV,

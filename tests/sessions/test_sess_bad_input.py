@@ -12,7 +12,7 @@ from rootctl.cli.main import cli
 from rootctl.journal import Journal, JournalEntry
 from rootctl.sandbox import Sandbox
 
-from conftest import PAYMENTS_PROD
+from support import PAYMENTS_PROD
 
 UNLOCK_S3 = ("unlock", "s3", "--account", PAYMENTS_PROD, "--reason", "OPS-1", "--yes")
 UNLOCK_SQS = ("unlock", "sqs", "--account", PAYMENTS_PROD, "--reason", "OPS-1", "--yes")

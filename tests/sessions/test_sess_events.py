@@ -15,7 +15,7 @@ from rootctl.sandbox import Sandbox
 from rootctl.sessions.events import parse_since, scrub_event
 from rootctl.tasks import Task
 
-from conftest import PAYMENTS_DEV, PAYMENTS_PROD, client, root_client
+from support import PAYMENTS_DEV, PAYMENTS_PROD, client, root_client
 
 Run = Callable[..., Result]
 

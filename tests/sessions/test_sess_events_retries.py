@@ -28,7 +28,7 @@ from rootctl.sessions.events import (
 )
 from rootctl.tasks import Task
 
-from conftest import MANAGEMENT, PAYMENTS_DEV, client, enabled_fixture, run_cli
+from support import MANAGEMENT, PAYMENTS_DEV, client, enabled_fixture, run_cli
 
 
 def sessions_by_key(sb: Sandbox, journal: Path) -> dict[str, dict[str, Any]]:

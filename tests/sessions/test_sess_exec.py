@@ -14,7 +14,7 @@ import pytest
 from rootctl.journal import Journal
 from rootctl.sandbox import Sandbox
 
-from conftest import PAYMENTS_PROD
+from support import PAYMENTS_PROD
 
 AWS = shutil.which("aws", path=str(Path(sys.executable).parent)) or shutil.which("aws")
 

@@ -23,7 +23,7 @@ from rootctl.journal import Journal
 from rootctl.sandbox import Sandbox
 from rootctl.tasks import Task
 
-from conftest import PAYMENTS_PROD, enabled_fixture, root_client
+from support import PAYMENTS_PROD, enabled_fixture, root_client
 
 BUCKET = "payments-prod-terraform-state"
 ALLOW_ALL = json.dumps(

@@ -15,7 +15,7 @@ from rootctl.cli.main import cli
 from rootctl.journal import Journal
 from rootctl.sandbox import Sandbox
 
-from conftest import PAYMENTS_PROD
+from support import PAYMENTS_PROD
 
 STATE = "payments-prod-terraform-state"
 ARTIFACTS = "payments-prod-artifacts"

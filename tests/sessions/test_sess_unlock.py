@@ -16,7 +16,7 @@ from rootctl.journal import Journal
 from rootctl.sandbox import Sandbox
 from rootctl.tasks import Task
 
-from conftest import PAYMENTS_PROD, SUSPENDED, root_client
+from support import PAYMENTS_PROD, SUSPENDED, root_client
 
 ARTIFACTS = "payments-prod-artifacts"
 STATE = "payments-prod-terraform-state"

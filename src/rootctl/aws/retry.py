@@ -108,12 +108,26 @@ def connection_budget(attempts_allowed: int) -> Callable[..., None]:
     botocore's retry modes have one attempt budget for every retryable error; throttling
     needs a large one (adaptive mode, 10 attempts), a stalled endpoint a small one (each
     attempt waits the whole read timeout). Every `needs-retry` handler runs, so after
-    `attempts_allowed` attempts this one re-raises the connection error, which ends the call
-    with it before botocore sleeps and tries again.
+    `attempts_allowed` failed connections of one call (counted in the request's context:
+    a 500 or a throttle before them does not use up the connection budget) this one
+    re-raises the connection error, which ends the call before botocore tries again.
     """
 
-    def handler(attempts: int = 0, caught_exception: Any = None, **_: Any) -> None:
-        if isinstance(caught_exception, CONNECTION_ERRORS) and attempts >= attempts_allowed:
+    def handler(
+        attempts: int = 0,
+        caught_exception: Any = None,
+        request_dict: Any = None,
+        **_: Any,
+    ) -> None:
+        if not isinstance(caught_exception, CONNECTION_ERRORS):
+            return
+        context = request_dict.get("context") if isinstance(request_dict, dict) else None
+        if isinstance(context, dict):
+            failed = int(context.get("rootctl_connection_failures", 0)) + 1
+            context["rootctl_connection_failures"] = failed
+        else:
+            failed = attempts
+        if failed >= attempts_allowed:
             raise caught_exception
 
     return handler
