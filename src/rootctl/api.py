@@ -491,7 +491,7 @@ class Rootctl:
             for_recovery(run, request_id, account_id, dry_run)
             why = run.reason or why
         run.check_tasks(Task.CREATE_PASSWORD, reason=None if dry_run else why)
-        account = run.select(SelectionSpec(accounts=(account_id,))).targets[0]
+        account = run.target(account_id)
         created = run.opened(
             account_id,
             Task.CREATE_PASSWORD,
@@ -567,6 +567,10 @@ class Rootctl:
         from rootctl.sessions.rules import reason_or_default
         from rootctl.sessions.unlock import check_replacement
 
+        if not isinstance(name, str):
+            from rootctl.sessions.sqs import check_queue_host
+
+            check_queue_host(name, self.factory.configured_endpoint_url("sqs"))
         if replacement is not None:
             check_replacement(replacement, kind, account_id, name, region or self.factory.region)
         if dry_run:

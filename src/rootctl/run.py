@@ -155,6 +155,22 @@ class RunContext:
 
         return select_accounts(self.inventory, spec)
 
+    def target(self, account_id: str) -> Account:
+        """The one account a single-account command acts on; a UsageError that names the
+        account (not a selection flag the user never typed) when AssumeRoot cannot target it."""
+        from rootctl.org.selection import skip_reason
+
+        account = self.inventory.by_id().get(account_id)
+        if account is None:
+            raise UsageError(
+                f"account {account_id} is not in this organization: check the account id "
+                "(rootctl audit lists every account)"
+            )
+        reason = skip_reason(account, self.inventory.management_account_id)
+        if reason is not None:
+            raise UsageError(f"account {account_id} cannot be a target: {reason}")
+        return account
+
     def audit(
         self,
         selection: Selection,
@@ -224,8 +240,14 @@ class RunContext:
                 duration_seconds=seconds,
                 refresh_margin_seconds=min(REFRESH_MARGIN_SECONDS, seconds // 4),
                 on_session_opened=self.recorder.session_opened,
+                on_session_failed=self._session_failed,
             )
         return self._broker
+
+    def _session_failed(self, account_id: str, task: Task, error: str) -> None:
+        """Every refused or failed AssumeRoot of the run, in every command (the broker's
+        `on_session_failed`): one `assume-root` entry with outcome error."""
+        self.recorder.session_failed(account_id, task, error)
 
     @contextmanager
     def session(
@@ -243,8 +265,8 @@ class RunContext:
         try:
             return open_()
         except (ClientError, BotoCoreError) as exc:
+            # A refused AssumeRoot is journaled by the broker (`_session_failed`).
             message = f"{error_code(exc)}: {exc}"
-            self.recorder.session_failed(account_id, task, message)
             raise SessionFailed(
                 f"could not open a {task.short_name} root session in {account_id}: {message}"
             ) from exc

@@ -24,7 +24,7 @@ from rootctl.aws.errors import stops_the_run
 from rootctl.aws.retry import DEFAULT_BACKOFF, Backoff, call_with_backoff
 from rootctl.aws.root_session import RootSession
 from rootctl.aws.session import Credentials, SessionFactory, acting_as
-from rootctl.errors import UsageError, code_is
+from rootctl.errors import UsageError, code_is, error_code
 from rootctl.tasks import MAX_ROOT_SESSION_SECONDS, Task
 
 if TYPE_CHECKING:
@@ -39,6 +39,8 @@ R = TypeVar("R")
 
 # (account_id, task, access_key_id, expiration) -> None. Never receives secrets.
 SessionOpened = Callable[[str, Task, str, datetime], None]
+# (account_id, task, "Code: message") -> None: AssumeRoot refused or failed (journal it).
+SessionFailed = Callable[[str, Task, str], None]
 
 DEFAULT_REFRESH_MARGIN_SECONDS = 120
 _ACCOUNT_ID = re.compile(r"^\d{12}$")
@@ -75,6 +77,7 @@ class RootSessionBroker:
         refresh_margin_seconds: int = DEFAULT_REFRESH_MARGIN_SECONDS,
         *,
         on_session_opened: SessionOpened | None = None,
+        on_session_failed: SessionFailed | None = None,
         region: str | None = None,
         backoff: Backoff = DEFAULT_BACKOFF,
         clock: Callable[[], datetime] = _utcnow,
@@ -95,6 +98,7 @@ class RootSessionBroker:
         self.refresh_margin_seconds = refresh_margin_seconds
         self.region = region
         self._on_session_opened = on_session_opened
+        self._on_session_failed = on_session_failed
         self._backoff = backoff
         self._clock = clock
         self._sleep = sleep
@@ -170,6 +174,8 @@ class RootSessionBroker:
             error = stops_the_run(exc)
             if error is not None:
                 raise error from exc
+            if self._on_session_failed is not None:
+                self._on_session_failed(account_id, task, f"{error_code(exc)}: {exc}")
             raise
         return Credentials.from_response(response["Credentials"])
 

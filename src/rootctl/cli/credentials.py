@@ -168,6 +168,11 @@ def audit(
     if out_path is not None:
         check_output(out_path, protected=[rc.journal.path])  # before any session
     report = rc.audit(spec, concurrency=concurrency, progress=_progress(output))
+    refusal = _feature_refusal(rc, report)
+    if refusal is not None and output == "table" and out_path is None:
+        # One line instead of the same refusal in every row; JSON keeps every account.
+        _err(f"error: {clean(refusal)}")
+        ctx.exit(audit_exit_code(report, fail_on_findings))
     if out_path is None:
         with guarded_stdout() as stdout:
             writer.write(report, stdout)
@@ -180,6 +185,12 @@ def audit(
             f"{summary.with_root_credentials} with root credentials, {summary.errors} errors"
         )
     ctx.exit(audit_exit_code(report, fail_on_findings))
+
+
+def _feature_refusal(rc: Rootctl, report: AuditReport) -> str | None:
+    from rootctl.credentials.audit import feature_refusal
+
+    return feature_refusal(report, rc.factory) if report.summary.errors else None
 
 
 def audit_exit_code(report: AuditReport, fail_on_findings: bool) -> int:
@@ -421,7 +432,7 @@ def allow_password_recovery(
     """
     from rootctl.config import parse_account_id
 
-    account_id = parse_account_id(account, flag="ACCOUNT")
+    account_id = parse_account_id(account)  # the message names the value typed, no flag
     window = _recovery_window(window_text)
     reason_text = reason if request_id else require_reason(reason, dry_run)
     require_tty_or_yes(yes, dry_run)

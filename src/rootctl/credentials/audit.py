@@ -16,13 +16,14 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from rootctl.credentials.models import AccountAudit, AuditReport
 from rootctl.credentials.read import read_root_credentials
-from rootctl.errors import RootctlError
+from rootctl.errors import RootctlError, code_is
 from rootctl.fanout import DEFAULT_CONCURRENCY, RunGate, run_over_accounts
 from rootctl.results import Account, ErrorInfo
 from rootctl.tasks import Task
 
 if TYPE_CHECKING:
     from rootctl.aws.broker import RootSessionBroker
+    from rootctl.aws.session import SessionFactory
     from rootctl.org.selection import Selection
     from rootctl.progress import ProgressLike
 
@@ -153,4 +154,38 @@ def audit_accounts(
         organization_id=organization_id,
         operator=operator,
         accounts=tuple(audits),
+    )
+
+
+# The feature AssumeRoot needs for the credential tasks (audit, delete, create password).
+CREDENTIALS_FEATURE = "RootCredentialsManagement"
+
+
+def feature_refusal(report: AuditReport, factory: SessionFactory) -> str | None:
+    """One line for an audit whose errors all come from a feature that is not enabled.
+
+    With RootCredentialsManagement off, AssumeRoot refuses every account alike; 50 rows of
+    the same AWS message hide the fix. AWS's wording of that refusal is not documented, so
+    the cause is read, not guessed from the message: ListOrganizationsFeatures (one
+    read-only call of the operator's) must lack the feature. None otherwise.
+    """
+    errors = [a for a in report.accounts if a.status == "error" and a.error is not None]
+    codes = {a.error.code for a in errors if a.error is not None}
+    if not errors or len(codes) != 1 or codes & ENDPOINT_ERRORS or NOT_ATTEMPTED in codes:
+        return None
+    try:
+        enabled = factory.client("iam").list_organizations_features().get("EnabledFeatures", [])
+    except ClientError as exc:
+        if not code_is(exc, "ServiceAccessNotEnabled"):  # no trusted access: no feature
+            return None
+        enabled = []
+    except BotoCoreError:
+        return None
+    if CREDENTIALS_FEATURE in enabled:
+        return None
+    return (
+        f"AssumeRoot was refused ({codes.pop()}) in {len(errors)} accounts: the organization's "
+        f"{CREDENTIALS_FEATURE} feature is not enabled; enable it with `rootctl apply` "
+        "(centralize_root_access: enabled: true, features: [RootCredentialsManagement, "
+        "RootSessions] in rootctl.yaml); per-account results: rootctl audit -o json"
     )

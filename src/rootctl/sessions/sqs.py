@@ -32,10 +32,13 @@ PERMISSIONS = (
 )
 TASKS = (Task.SQS_UNLOCK,)
 MISSING_CODES = ("QueueDoesNotExist", "AWS.SimpleQueueService.NonExistentQueue")
+# SQS's own hosts: sqs.REGION.SUFFIX (and sqs-fips), the legacy REGION.queue.SUFFIX, and
+# queue.amazonaws.com (us-east-1). SUFFIX is checked against the region's partition.
 _REGION_HOSTS = (
-    re.compile(r"^sqs\.([a-z0-9-]+)\.amazonaws\.com"),
-    re.compile(r"^([a-z0-9-]+)\.queue\.amazonaws\.com"),
+    re.compile(r"^sqs(?:-fips)?\.([a-z0-9-]+)\.([a-z0-9.-]+)$"),
+    re.compile(r"^([a-z0-9-]+)\.queue\.([a-z0-9.-]+)$"),
 )
+_LEGACY_HOST = "queue.amazonaws.com"
 
 
 @dataclass(frozen=True)
@@ -60,9 +63,42 @@ def parse_queue(value: str, account_id: str) -> QueueRef:
     owner, name = parts
     if owner != account_id:
         raise UsageError(f"queue URL {value!r} is in account {owner}, not --account {account_id}")
-    host = parsed.hostname or ""
-    region = next((m.group(1) for p in _REGION_HOSTS if (m := p.match(host))), None)
+    host = (parsed.hostname or "").lower()
+    region = "us-east-1" if host == _LEGACY_HOST else _aws_region(host)
     return QueueRef(check_queue_name(name), value, region)
+
+
+def check_queue_host(ref: QueueRef, endpoint_url: str | None) -> None:
+    """A queue URL must name an SQS host: AWS's (sqs.REGION.amazonaws.com, in the region's
+    partition) or the SQS endpoint the user configured (the sandbox). Checked before any
+    session: rootctl sends the URL to SQS as the queue's identity, and a URL of another
+    host is a typo or a paste from somewhere else."""
+    if ref.url is None:
+        return
+    parsed = urlparse(ref.url)
+    if ref.region is not None:
+        return  # parse_queue found an SQS host of AWS
+    if endpoint_url is not None:
+        configured = urlparse(endpoint_url)
+        if (parsed.hostname, parsed.port) == (configured.hostname, configured.port):
+            return
+    expected = "https://sqs.<region>.amazonaws.com/<account>/<name>"
+    if endpoint_url is not None:
+        expected += f" or {endpoint_url.rstrip('/')}/<account>/<name>"
+    raise UsageError(
+        f"queue URL {ref.url!r} is not an SQS URL (host {parsed.netloc!r}): expected {expected}"
+    )
+
+
+def _aws_region(host: str) -> str | None:
+    """The region of an SQS host of AWS, or None for any other host."""
+    from rootctl.aws.session import dns_suffix
+
+    for pattern in _REGION_HOSTS:
+        match = pattern.match(host)
+        if match is not None and dns_suffix(match.group(1)) == match.group(2):
+            return match.group(1)
+    return None
 
 
 @dataclass
