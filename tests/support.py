@@ -118,16 +118,9 @@ def run_process(
     import subprocess
     import sys
 
-    full = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "ROOTCTL_"))}
-    full["AWS_CONFIG_FILE"] = os.devnull
-    full["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull
-    full["NO_COLOR"] = "1"
-    full["COLUMNS"] = "200"
-    if sb is not None:
-        full.update(sb.env())
-    if journal is not None:
-        full["ROOTCTL_JOURNAL"] = str(journal)
-    full.update(env or {})
+    changes = cli_env(sb, env, journal)
+    full = {k: v for k, v in os.environ.items() if k not in changes}
+    full.update({k: v for k, v in changes.items() if v is not None})
     return subprocess.run(
         [sys.executable, "-m", "rootctl", *args],
         env=full,

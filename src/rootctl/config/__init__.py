@@ -25,7 +25,7 @@ from rootctl.config.models import (
     Feature,
     Guardrail,
     ProtectedResource,
-    RootCredentials,
+    RootCredentialsPolicy,
     RootctlConfig,
     RootSessions,
 )
@@ -42,7 +42,7 @@ __all__ = [
     "Feature",
     "Guardrail",
     "ProtectedResource",
-    "RootCredentials",
+    "RootCredentialsPolicy",
     "RootSessions",
     "RootctlConfig",
     "config_from_mapping",

@@ -203,7 +203,7 @@ class CredentialException(_Model):
         return today <= self.expires
 
 
-class RootCredentials(_Model):
+class RootCredentialsPolicy(_Model):
     """Policy for root user credentials of member accounts.
 
     `policy` is what `rootctl enforce` does with credentials no active exception keeps:
@@ -486,7 +486,7 @@ class RootctlConfig(_Model):
     version: Annotated[int, BeforeValidator(_version)] = 1
     centralize_root_access: CentralizeRootAccess | None = None
     delegated_administrator: AccountId | None = None
-    root_credentials: RootCredentials = RootCredentials()
+    root_credentials: RootCredentialsPolicy = RootCredentialsPolicy()
     guardrails: tuple[Guardrail, ...] = ()
     root_sessions: RootSessions = RootSessions()
 
