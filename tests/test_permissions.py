@@ -160,3 +160,15 @@ def test_cli_prints_a_policy_limited_to_the_tasks_used() -> None:
     assert not any(a.startswith("iam:List") for a in operator["Action"])  # those run as root
     bad = run_cli(None, "permissions", "bogus")
     assert bad.returncode == 2 and "unknown command" in bad.stderr
+
+
+def test_commands_without_aws_calls_print_no_empty_policy() -> None:
+    """An IAM policy needs a statement: a command that calls nothing gets a note, no policy."""
+    from support import run_cli
+
+    alone = run_cli(None, "permissions", "sandbox", "journal")
+    assert alone.returncode == 0 and alone.stdout == ""
+    assert "sandbox, journal make no AWS call" in alone.stderr
+    mixed = run_cli(None, "permissions", "sandbox", "audit")
+    assert mixed.returncode == 0 and json.loads(mixed.stdout)["Statement"]
+    assert "sandbox makes no AWS call" in mixed.stderr

@@ -13,6 +13,9 @@ import click
 def permissions(commands: tuple[str, ...], minify: bool) -> None:
     """Print the IAM policy an operator needs for COMMANDS (default: every command).
 
+    Commands that make no AWS call (sandbox, journal, completion, ...) need none: they are
+    named on stderr, and alone they print no policy at all.
+
     `sts:AssumeRoot` is limited with `sts:TaskPolicyArn` to the task policies those commands
     use. Group commands are named with their subcommand, e.g. "guardrails check".
     """
@@ -26,7 +29,17 @@ def permissions(commands: tuple[str, ...], minify: bool) -> None:
             joined[-1] = f"guardrails {name}"
         else:
             joined.append(name)
-    document = policy_document(requirements_for(joined))
+    local = [name for name in joined if name not in commands_with_aws_calls()]
+    requirements = requirements_for(joined)  # UsageError for an unknown command
+    if local:
+        click.echo(
+            f"note: {', '.join(local)} make{'s' if len(local) == 1 else ''} no AWS call: "
+            "no IAM permissions needed",
+            err=True,
+        )
+    if len(local) == len(joined):
+        return  # an IAM policy needs at least one statement: print none rather than an empty one
+    document = policy_document(requirements)
     click.echo(
         json.dumps(document, separators=(",", ":")) if minify else json.dumps(document, indent=2)
     )
