@@ -192,7 +192,7 @@ _OTHER: dict[str, Case] = {
         ("delete-credentials", "--accounts", MANAGEMENT, "--reason", "OPS-1", "--yes"), ""
     ),
     "allow-password-recovery / short id": Case(
-        ("allow-password-recovery", "1234", "--reason", "OPS-1", "--yes"), "ACCOUNT"
+        ("allow-password-recovery", "1234", "--reason", "OPS-1", "--yes"), "'1234' is not an account id"
     ),
     "allow-password-recovery / unknown id": Case(
         ("allow-password-recovery", UNKNOWN, "--reason", "OPS-1", "--yes"), UNKNOWN
