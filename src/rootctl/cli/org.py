@@ -6,7 +6,6 @@ The flow (read, plan, saved-plan checks, apply in order, verify, journal) is
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -138,23 +137,6 @@ def _desired(
     return load_config(config_path), ConfigSourcePart(kind="file", path=str(config_path))
 
 
-def _write_plan(path: Path, text: str) -> None:
-    """Write the saved plan 0600 (it names accounts and policies), never over a database."""
-    from rootctl.journal.files import is_sqlite_file
-
-    if path.exists() and (path.is_dir() or is_sqlite_file(path)):
-        raise UsageError(f"--out {path}: refusing to overwrite a directory or a database")
-    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text + "\n")
-        os.replace(temp, path)
-    except OSError as exc:
-        temp.unlink(missing_ok=True)
-        raise UsageError(f"--out {path}: cannot write: {exc.strerror or exc}") from None
-
-
 @click.command()
 @config_option
 @click.option(
@@ -180,9 +162,13 @@ def plan(
 ) -> None:
     """Show the changes `apply` would make. Exit 0 no changes, 2 changes, 1 error."""
     from rootctl.documents.base import dump
+    from rootctl.outputs import check_output, open_output
 
     config, source = _desired(config_path, terraform_dir)
-    run = runtime(ctx).plan_org(config, source=source)
+    rc = runtime(ctx)
+    if out is not None:
+        check_output(out, protected=[rc.journal.path])  # before any AWS call
+    run = rc.plan_org(config, source=source)
     if output == "json":
         click.echo(dump(run.document))
     else:
@@ -191,7 +177,8 @@ def plan(
         if run.plan.errors:
             click.echo(f"error: plan not saved to {out}: it has errors", err=True)
         else:
-            _write_plan(out, dump(run.document))
+            with open_output(out, protected=[rc.journal.path]) as handle:  # 0600, atomic
+                handle.write(dump(run.document) + "\n")
             click.echo(f"Saved the plan to {out}; apply it with: rootctl apply {out}", err=True)
     ctx.exit(1 if run.plan.errors else (2 if run.plan.changes else 0))
 
