@@ -38,7 +38,7 @@ from rootctl.journal import Journal, JournalEntry, Recorder, StoredEntry
 from rootctl.sandbox import Sandbox
 from rootctl.tasks import Task
 
-from conftest import EXCEPTIONS_CONFIG, PAYMENTS_DEV, enabled_fixture
+from support import EXCEPTIONS_CONFIG, PAYMENTS_DEV, enabled_fixture
 
 CHANGES = {
     "DeleteLoginProfile": "delete-login-profile",

@@ -25,7 +25,7 @@ from click.testing import CliRunner
 from rootctl.journal import Journal
 from rootctl.sandbox import FaultConfig, Sandbox
 
-from conftest import (
+from support import (
     MANAGEMENT,
     PAYMENTS_DEV,
     PAYMENTS_PROD,
