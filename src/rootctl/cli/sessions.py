@@ -429,6 +429,8 @@ def exec_(
     except ValueError as exc:
         raise UsageError(f"--task: {exc}") from None
     where = _region(region)
+    if request_id is None and not (reason or "").strip():
+        raise UsageError("--reason is required (or --request ID): say why; it is journaled")
     rc = runtime(ctx, config=config_path, journal=journal_path)
 
     def announce(access_key_id: str) -> None:
