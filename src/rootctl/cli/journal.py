@@ -233,10 +233,12 @@ def verify(
     _fail_unless_ok(ctx, result)
 
 
-def _anchored_head(ctx: click.Context, anchor: AnchorRef, expect_head: str | None) -> str:
+def _anchored_head(ctx: click.Context, anchor: AnchorRef, expect_head: str | None) -> str | None:
     from rootctl.journal.anchor import read_anchor
 
     stored = read_anchor(anchor, _factory(ctx))
+    if stored.entries == 0:
+        return expect_head  # anchored before the first entry (deploy/ creates it so): no constraint
     if expect_head is not None and expect_head != stored.head:
         raise UsageError(f"--expect-head and the head in {anchor} differ: give one of them")
     return stored.head
