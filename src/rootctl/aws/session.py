@@ -5,7 +5,7 @@ regional endpoint (AssumeRoot rejects the global one), credential problems becom
 `UsageError`s, and tests or the sandbox reach every code path by pointing the factory
 elsewhere (AWS_ENDPOINT_URL) instead of patching boto3.
 
-boto3 sessions are not thread-safe but clients are: clients are created under a lock and
+botocore sessions are not thread-safe but clients are: clients are created under a lock and
 then shared by every thread. Creation is CPU-bound Python (2-6 ms), so the lock costs
 nothing the GIL was not already charging.
 
@@ -34,12 +34,13 @@ from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import TYPE_CHECKING, Any, Literal, overload
 
-import boto3
 import botocore
 import botocore.session
+from botocore.client import BaseClient
 from botocore.credentials import Credentials as BotocoreCredentials
 from botocore.credentials import ReadOnlyCredentials
 from botocore.exceptions import ConfigParseError, InvalidConfigError, ProfileNotFound
+from botocore.loaders import Loader, create_loader
 
 from rootctl.aws.endpoints import check_endpoint_url
 from rootctl.aws.errors import operator_error, stops_the_run
@@ -176,10 +177,20 @@ class CallerIdentity:
 
 
 @cache
+def shared_loader(data_path: str | None = None) -> Loader:
+    """One botocore data loader per `data_path` for every session of the process.
+
+    The loader caches what it reads (service models, endpoint rules, partitions); a session
+    of its own would read and parse them again: 40-60 ms of CPU for IAM's model alone, paid
+    at start-up by the operator's session, the acting session and the region check.
+    """
+    return create_loader(data_path)
+
+
+@cache
 def _dns_suffixes() -> tuple[tuple[str, re.Pattern[str], frozenset[str]], ...]:
     """(dnsSuffix, regionRegex, known regions) per partition, from botocore's own data."""
-    loader = botocore.session.get_session().get_component("data_loader")
-    data = loader.load_data("partitions")
+    data = shared_loader().load_data("partitions")
     return tuple(
         (p["outputs"]["dnsSuffix"], re.compile(p["regionRegex"]), frozenset(p["regions"]))
         for p in data["partitions"]
@@ -240,19 +251,22 @@ class SessionFactory:
         self._config = client_config(max_pool_connections=concurrency + _POOL_HEADROOM)
         self._identity: CallerIdentity | None = None
         try:
+            # botocore sessions, not boto3's: rootctl uses no resource or S3 transfer API,
+            # and importing boto3 costs 30-40 ms of every start-up (docs/performance.md).
             self._core = botocore.session.Session(profile=profile)
-            self._boto = boto3.Session(botocore_session=self._core)
-            # Same profile (region, endpoints, proxies, CA bundle), but its only credentials
-            # are the acting root session's.
-            acting_core = botocore.session.Session(profile=profile)
-            acting_core.register_component("credential_provider", _ActingResolver())
-            self._acting_boto = boto3.Session(botocore_session=acting_core)
             self._core.get_scoped_config()  # a malformed AWS config file fails here, once
+            loader = shared_loader(self._core.get_config_variable("data_path"))
+            self._core.register_component("data_loader", loader)
+            # Same profile (region, endpoints, proxies, CA bundle) and model cache, but its
+            # only credentials are the acting root session's.
+            self._acting_core = botocore.session.Session(profile=profile)
+            self._acting_core.register_component("data_loader", loader)
+            self._acting_core.register_component("credential_provider", _ActingResolver())
             self.region = check_region(self._resolve_region(region))
         except (ProfileNotFound, InvalidConfigError, ConfigParseError) as exc:
             raise _usage(exc) from exc
         budget = connection_budget(timeouts().connection_attempts)
-        for core in (self._core, acting_core):
+        for core in (self._core, self._acting_core):
             core.register("needs-retry", budget)
 
     def _resolve_region(self, explicit: str | None) -> str:
@@ -366,7 +380,7 @@ class SessionFactory:
         found = clients.get(key)
         if found is None:
             with self._lock:
-                found = self._build(self._acting_boto, service, where, {"config": self._config})
+                found = self._build(self._acting_core, service, where, {"config": self._config})
             clients[key] = found
         return found
 
@@ -376,11 +390,15 @@ class SessionFactory:
             kwargs["aws_access_key_id"] = credentials.access_key_id
             kwargs["aws_secret_access_key"] = credentials.secret_access_key
             kwargs["aws_session_token"] = credentials.session_token
-        return self._build(self._boto, service, region, kwargs)
+        return self._build(self._core, service, region, kwargs)
 
     def _build(
-        self, session: boto3.Session, service: str, region: str, kwargs: dict[str, Any]
-    ) -> Any:
+        self,
+        session: botocore.session.Session,
+        service: str,
+        region: str,
+        kwargs: dict[str, Any],
+    ) -> BaseClient:
         kwargs["region_name"] = region
         configured = self.configured_endpoint_url(service)
         if configured is not None:
@@ -390,7 +408,7 @@ class SessionFactory:
                 endpoint = self.sts_endpoint_url(region)
                 if endpoint is not None:
                     kwargs["endpoint_url"] = endpoint
-            return session.client(service, **kwargs)  # type: ignore[call-overload]
+            return session.create_client(service, **kwargs)
         except Exception as exc:
             error = stops_the_run(exc)
             if error is None:
