@@ -142,7 +142,9 @@ def test_actions_made_inside_root_sessions_are_allowed_by_the_declared_tasks(com
 
 
 def test_modules_declare_only_real_action_names() -> None:
-    pattern = re.compile(r"^(sts|iam|organizations|s3|sqs|cloudtrail):[A-Z][A-Za-z]+$")
+    pattern = re.compile(
+        r"^(sts|iam|organizations|s3|sqs|cloudtrail|securityhub|sns):[A-Z][A-Za-z]+$"
+    )
     for modules in COMMAND_MODULES.values():
         for name in modules:
             req = module_requirements(name)

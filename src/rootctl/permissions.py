@@ -46,6 +46,10 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
         "rootctl.sessions.events",
         "rootctl.enforce.watch",
     ),
+    # Opt-in flags of enforce: their own entries, so the pass's policy (and the deployment's)
+    # grows only for those who use them: `rootctl permissions enforce "enforce --security-hub"`.
+    "enforce --security-hub": ("rootctl.aws.session", "rootctl.integrations.securityhub"),
+    "enforce --notify-topic": ("rootctl.integrations.sns",),
     "watch": (
         "rootctl.aws.session",
         "rootctl.org.accounts",

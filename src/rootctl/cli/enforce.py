@@ -17,12 +17,15 @@ import click
 
 from rootctl.cli.common import config_option, confirm, journal_option, output_option, runtime
 from rootctl.cli.credentials import parse_selection, require_tty_or_yes, selection_options
+from rootctl.enforce.report import EXIT_FAILED
 from rootctl.errors import UsageError
 from rootctl.shards import Shard, parse_shard, shard_spec
 from rootctl.text import clean
 
 if TYPE_CHECKING:
+    from rootctl.api import Rootctl
     from rootctl.enforce import EnforcementReport, EventScope
+    from rootctl.integrations.sns import Topic
     from rootctl.org.selection import SelectionSpec
 
 
@@ -48,10 +51,23 @@ if TYPE_CHECKING:
     help="Only shard K of N: a stable partition of the accounts by sha256 of the account "
     "id, so N runs (1/N .. N/N) cover each account once (docs/deploy.md).",
 )
+@click.option(
+    "--security-hub",
+    is_flag=True,
+    help="Import the findings into Security Hub (the operator's account and region); "
+    "re-runs update them, resolved ones are archived.",
+)
+@click.option(
+    "--notify-topic",
+    metavar="ARN",
+    callback=lambda _ctx, _param, value: None if value is None else _topic(value),
+    help="Publish a short summary to this SNS topic when the pass changed something or "
+    "found something new.",
+)
 @click.option("--reason", help="Why (journaled; default names the policy).")
 @click.option("--dry-run", is_flag=True, help="Report what the pass would do; change nothing.")
 @click.option("--yes", "-y", is_flag=True, help="Apply without asking (needed without a TTY).")
-@output_option("table", "json")
+@output_option("table", "json", "ocsf", "asff")
 @config_option
 @journal_option
 @click.pass_context
@@ -64,6 +80,8 @@ def enforce(
     event_path: str | None,
     watch_since: str | None,
     shard: Shard | None,
+    security_hub: bool,
+    notify_topic: Topic | None,
     reason: str | None,
     dry_run: bool,
     yes: bool,
@@ -96,9 +114,87 @@ def enforce(
     if output == "json":
         json.dump(report.to_dict(), sys.stdout, indent=2, ensure_ascii=False)
         sys.stdout.write("\n")
+    elif output in ("ocsf", "asff"):
+        _write_findings(rc, report, output)
     else:
         render(report)
-    ctx.exit(report.exit_code)
+    delivered = deliver(rc, report, security_hub=security_hub, topic=notify_topic)
+    ctx.exit(report.exit_code if delivered else EXIT_FAILED)
+
+
+def _topic(value: str) -> Topic:
+    from rootctl.integrations.sns import parse_topic
+
+    return parse_topic(value)
+
+
+def _write_findings(rc: Rootctl, report: EnforcementReport, output: str) -> None:
+    """OCSF or ASFF through the writer registry; ASFF names the operator's account and
+    region as the importing one (what --security-hub imports into)."""
+    from rootctl.reports.asff_report import EnforceAsffWriter
+    from rootctl.reports.base import writer_for
+
+    writer = writer_for("enforce", output)
+    if isinstance(writer, EnforceAsffWriter):
+        writer.account_id = rc.factory.caller_identity().account
+        writer.region = rc.factory.region
+    writer.write(report, sys.stdout)
+
+
+def deliver(
+    rc: Rootctl, report: EnforcementReport, *, security_hub: bool, topic: Topic | None
+) -> bool:
+    """Security Hub import and SNS summary; False (exit 1) when either failed, one line each.
+    A dry run sends nothing: its findings describe a pass that did not happen."""
+    from botocore.exceptions import ClientError
+
+    from rootctl.errors import error_code
+
+    if not (security_hub or topic):
+        return True
+    if report.dry_run:
+        click.echo("note: dry run: nothing sent to Security Hub or SNS", err=True)
+        return True
+    ok = True
+    if security_hub:
+        from rootctl.integrations.securityhub import import_findings
+
+        try:
+            result = import_findings(rc.factory, report)
+        except ClientError as exc:
+            click.echo(f"error: security hub: {error_code(exc)}: {clean(str(exc))}", err=True)
+            return False
+        click.echo(result.line(), err=True)
+        if result.failed:
+            fid, code, message = result.failed[0]
+            click.echo(
+                f"error: security hub refused {len(result.failed)} finding(s); first "
+                f"{clean(fid)}: {clean(code)} {clean(message)}",
+                err=True,
+            )
+            ok = False
+    if topic is not None:
+        ok = _notify(rc, report, topic) and ok
+    return ok
+
+
+def _notify(rc: Rootctl, report: EnforcementReport, topic: Topic) -> bool:
+    from botocore.exceptions import ClientError
+
+    from rootctl.errors import error_code
+    from rootctl.integrations.sns import previous_ids, publish, summary, worth_sending
+
+    message = summary(report, previous_ids(rc.journal, report.run_id))
+    if not worth_sending(message):
+        click.echo("sns: nothing changed and no new finding: no summary sent", err=True)
+        return True
+    try:
+        publish(rc.factory, topic, message)
+    except ClientError as exc:
+        click.echo(f"error: sns: {error_code(exc)}: {clean(str(exc))}", err=True)
+        return False
+    click.echo(f"sns: summary published to {topic.arn}", err=True)
+    return True
 
 
 def _read_event(path: str | None, spec: SelectionSpec) -> EventScope | None:

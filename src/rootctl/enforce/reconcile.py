@@ -76,6 +76,7 @@ def run_pass(
                 "summary": report.summary(),
                 "scope": scope,
                 "deletion_run_id": report.deletion_run_id,
+                "finding_ids": report.finding_ids,
             },
         )
     return report
@@ -244,6 +245,7 @@ def _fill(
         a.account_id: {s.kind for s in a.steps} for a in (planned.plan.accounts if planned else ())
     }
     report.accounts = len(audit.accounts)
+    report.audited = [a.account_id for a in audit.accounts if a.status == "ok" and a.root]
     for account in audit.accounts:
         if account.status == "error" or account.root is None:
             if account.status == "error":

@@ -20,6 +20,7 @@ ENFORCE_SCHEMA = "rootctl.enforce/v1"
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_FINDINGS = 3
+RECOVERY_WINDOW_REASON = "password recovery window open"
 
 FindingType = Literal[
     "root-credentials",  # leftover root credentials the policy does not keep
@@ -80,6 +81,11 @@ class Refused:
     kind: str
     reason: str
 
+    @property
+    def recovery_window(self) -> bool:
+        """A password kept because its recovery window is open (reconcile.verdict's reason)."""
+        return self.kind == "password" and self.reason.startswith(RECOVERY_WINDOW_REASON)
+
 
 @dataclass(frozen=True)
 class Failed:
@@ -105,6 +111,14 @@ class EnforcementReport:
     accounts: int = 0
     # The run that deleted (its plan, deletion and verification entries); None: no deletion.
     deletion_run_id: str | None = None
+    # Accounts whose audit completed in this pass: only for these can a state finding of an
+    # earlier pass (leftover credentials, an open recovery window) be called resolved.
+    audited: list[str] = field(default_factory=list)
+
+    @property
+    def finding_ids(self) -> list[str]:
+        """The ids of the findings that remain (journaled: the next pass tells new from known)."""
+        return [finding.id for finding in self.findings]
 
     @property
     def exit_code(self) -> int:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from rootctl.credentials.models import AuditReport
 from rootctl.errors import UsageError
@@ -31,6 +31,10 @@ from rootctl.reports.findings import (
 )
 from rootctl.results import iso
 from rootctl.text import clean_json
+
+if TYPE_CHECKING:
+    from rootctl.enforce.report import EnforcementReport
+    from rootctl.reports.enforce_findings import ExportFinding
 
 SCHEMA_VERSION = "2018-10-08"
 FINDING_TYPE = "Software and Configuration Checks/AWS Security Best Practices"
@@ -157,3 +161,91 @@ def default_region() -> str:
 
 def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+# -- the enforcement report (`rootctl enforce -o asff`, `--security-hub`) -----------------------
+
+EVENT_TYPE = "Unusual Behaviors/User"
+_REQUIREMENTS_MAX = 32  # Compliance.RelatedRequirements holds at most 32 entries
+
+
+@dataclass
+class EnforceAsffWriter:
+    """The enforcement report's findings (rootctl.reports.enforce_findings) as ASFF.
+
+    `region` and `account_id` name the importing account (ProductArn, AwsAccountId); the CLI
+    sets them from the operator's session. Unset: AsffWriter's fallbacks, and an error when
+    no account is known (the enforcement report does not carry the operator).
+    """
+
+    region: str | None = None
+    account_id: str | None = None
+    format = "asff"
+
+    def write(self, report: EnforcementReport, out: TextIO) -> None:
+        out.write(clean_json(json.dumps(self.findings(report), indent=2, ensure_ascii=False)))
+        out.write("\n")
+
+    def findings(self, report: EnforcementReport) -> list[dict[str, Any]]:
+        from rootctl.reports.enforce_findings import export_findings
+
+        if not self.account_id:
+            raise UsageError("EnforceAsffWriter needs account_id: the account that imports")
+        region = self.region or default_region()
+        return [
+            enforce_asff_finding(f, region=region, account_id=self.account_id)
+            for f in export_findings(report)
+        ]
+
+
+def enforce_asff_finding(finding: ExportFinding, *, region: str, account_id: str) -> dict[str, Any]:
+    """One AwsSecurityFinding of an enforcement finding (Workflow: see `asff_finding`)."""
+    from rootctl.reports.enforce_findings import PRODUCT as ENFORCE_PRODUCT
+    from rootctl.reports.enforce_findings import REMEDIATION_URL as ENFORCE_URL
+
+    partition = partition_of(region)
+    observed = iso(finding.observed_at)
+    severity = {"Label": finding.severity}
+    types = [FINDING_TYPE if finding.controls else EVENT_TYPE]
+    document: dict[str, Any] = {
+        "SchemaVersion": SCHEMA_VERSION,
+        "Id": finding.id,
+        "ProductArn": product_arn(partition, region, account_id),
+        "ProductName": ENFORCE_PRODUCT,
+        "CompanyName": ENFORCE_PRODUCT,
+        "GeneratorId": finding.generator_id,
+        "AwsAccountId": account_id,
+        "Region": region,
+        "Types": types,
+        "CreatedAt": observed,
+        "UpdatedAt": observed,
+        "LastObservedAt": observed,
+        "Severity": severity,
+        "FindingProviderFields": {"Severity": severity, "Types": types},
+        "Title": _clip(finding.title, _TITLE_MAX),
+        "Description": _clip(finding.description, _DESCRIPTION_MAX),
+        "Remediation": {"Recommendation": {"Text": finding.remediation, "Url": ENFORCE_URL}},
+        "ProductFields": {
+            "rootctl/FindingType": finding.type,
+            "rootctl/AccountId": finding.account_id,
+            "rootctl/Controls": ",".join(c.requirement for c in finding.controls) or "none",
+        },
+        "Resources": [
+            {
+                "Type": "AwsAccount",
+                "Id": f"AWS::::Account:{finding.account_id}",
+                "Partition": partition,
+                "Region": region,
+            }
+        ],
+        "Workflow": {"Status": "RESOLVED" if finding.passed else "NEW"},
+        "RecordState": "ARCHIVED" if finding.passed else "ACTIVE",
+    }
+    if finding.controls:
+        document["Compliance"] = {
+            "Status": "PASSED" if finding.passed else "FAILED",
+            "RelatedRequirements": [c.requirement for c in finding.controls][:_REQUIREMENTS_MAX],
+        }
+    if finding.account_name:
+        document["Resources"][0]["Details"] = {"Other": {"AccountName": finding.account_name}}
+    return document

@@ -90,7 +90,18 @@ def parse_environ(environ: dict[str, Any]) -> AwsRequest:
     return req
 
 
+# REST-JSON operations rootctl calls (no X-Amz-Target): (service, method, path) -> action.
+REST_ACTIONS = {
+    ("securityhub", "POST", "/findings/import"): "BatchImportFindings",
+    ("securityhub", "POST", "/findings"): "GetFindings",
+}
+
+
 def _parse_action(req: AwsRequest) -> None:
+    rest = REST_ACTIONS.get((req.service, req.method, req.path.rstrip("/")))
+    if rest is not None:
+        req.action = rest
+        return
     target = req.headers.get("x-amz-target", "")
     for prefix, service in JSON_TARGET_PREFIXES.items():
         if target.startswith(prefix):
