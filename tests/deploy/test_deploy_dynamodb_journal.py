@@ -9,6 +9,7 @@ import os
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 
@@ -177,3 +178,19 @@ def test_bad_anchor_references_are_exit_2_before_any_call(sb: Sandbox) -> None:
         sb, "journal", "verify", "--anchor", "ssm://missing", "--journal", f"dynamodb://{table}"
     )
     assert result.returncode == 2 and "does not exist" in result.stderr
+
+
+def test_enforce_journals_into_the_table_named_by_rootctl_journal(
+    sb: Sandbox, tmp_path: Path
+) -> None:
+    table = _table(sb)
+    config = tmp_path / "rootctl.yaml"
+    config.write_text("root_credentials:\n  policy: delete\n")
+    env = {"ROOTCTL_JOURNAL": f"dynamodb://{table}"}
+    result = run_cli(sb, "enforce", "--yes", "-c", str(config), "-o", "json", env=env)
+    assert result.returncode == 0, result.stderr
+    changed = json.loads(result.stdout)["summary"]["changed"]
+    journal = DynamoJournal(table, readonly=True)
+    assert changed > 0 and journal.verify().ok
+    assert [e.action for e in journal.list(command="enforce")] == ["enforce"]
+    assert not Path("dynamodb:").exists()  # no file named after the reference
