@@ -21,6 +21,7 @@ operator's own credentials.
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import re
@@ -176,7 +177,6 @@ class CallerIdentity:
     user_id: str
 
 
-@cache
 def shared_loader(data_path: str | None = None) -> Loader:
     """One botocore data loader per `data_path` for every session of the process.
 
@@ -184,6 +184,11 @@ def shared_loader(data_path: str | None = None) -> Loader:
     of its own would read and parse them again: 40-60 ms of CPU for IAM's model alone, paid
     at start-up by the operator's session, the acting session and the region check.
     """
+    return _loader_for(data_path)
+
+
+@cache
+def _loader_for(data_path: str | None) -> Loader:
     return create_loader(data_path)
 
 
@@ -382,6 +387,7 @@ class SessionFactory:
             with self._lock:
                 found = self._build(self._acting_core, service, where, {"config": self._config})
             clients[key] = found
+            _freeze_startup_heap()
         return found
 
     def _create(self, service: str, region: str, credentials: Credentials | None) -> Any:
@@ -474,6 +480,26 @@ class SessionFactory:
         with self._lock:
             self._identity = identity
         return identity
+
+
+_heap_frozen = False
+
+
+def _freeze_startup_heap() -> None:
+    """Once per process, when the first root session's client exists: `gc.freeze()`.
+
+    By then the process has imported everything a fan-out runs and loaded the models of its
+    clients: objects that live until exit. Python's full (oldest-generation) collections
+    traverse every tracked object, so at 1,000 accounts they re-scanned that heap five times
+    (0.3-0.5 s of CPU); frozen, they scan only what the run itself allocates. Frozen objects
+    are still freed by reference counting; only a reference cycle that was already garbage
+    at this moment is never collected, once per process (a warm Lambda container does not
+    freeze again).
+    """
+    global _heap_frozen
+    if not _heap_frozen:
+        _heap_frozen = True
+        gc.freeze()
 
 
 def _usage(exc: BaseException) -> RootctlError:

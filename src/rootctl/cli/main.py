@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from rootctl.errors import RootctlError
 from rootctl.text import clean
 
 # name -> (module:attribute, one-line help). Help is kept here so `--help` imports nothing.
@@ -126,11 +127,15 @@ class CommandError(click.ClickException):
 def _as_command_error(exc: Exception) -> CommandError | None:
     """Errors a user can fix (or must know about) as one line; bugs keep their traceback.
 
-    The mapping itself is `rootctl.aws.errors.classify`, shared with the library.
+    The mapping itself is `rootctl.aws.errors.classify`, shared with the library; a
+    RootctlError (bad input) needs no mapping, and no botocore import on its way out.
     """
-    from rootctl.aws.errors import classify
+    if isinstance(exc, RootctlError):
+        error: RootctlError | None = exc
+    else:
+        from rootctl.aws.errors import classify
 
-    error = classify(exc)
+        error = classify(exc)
     if error is None:
         return None
     return CommandError(clean(" ".join(str(error).split())), error.exit_code)
