@@ -64,7 +64,9 @@ sys.stderr.write("\\nPROBE " + json.dumps({"code": code, "modules": sorted(sys.m
 """
 
 
-def _probe(sb: Sandbox | None, *args: str, journal: Path | None = None) -> dict[str, Any]:
+def _probe(
+    sb: Sandbox | None, *args: str, journal: Path | None = None, cwd: Path | None = None
+) -> dict[str, Any]:
     changes = cli_env(sb, None, journal)
     env = {k: v for k, v in os.environ.items() if k not in changes}
     env.update({k: v for k, v in changes.items() if v is not None})
@@ -75,6 +77,7 @@ def _probe(sb: Sandbox | None, *args: str, journal: Path | None = None) -> dict[
         text=True,
         timeout=300,
         check=False,
+        cwd=cwd,
     )
     line = done.stderr.rsplit("PROBE ", 1)[-1]
     result: dict[str, Any] = json.loads(line)
@@ -110,13 +113,13 @@ def test_bad_flag_stops_before_aws() -> None:
 def test_audit_of_one_account_imports_only_its_path(
     enabled_sandbox: Sandbox, tmp_path: Path
 ) -> None:
-    found = _probe(
-        enabled_sandbox, "audit", "-o", "json", "--accounts", MEMBER, journal=tmp_path / "j.db"
-    )
+    args = ("audit", "-o", "json", "--accounts", MEMBER)
+    found = _probe(enabled_sandbox, *args, journal=tmp_path / "j.db", cwd=tmp_path)
     assert found["code"] == 0, found["stdout"]
     assert json.loads(found["stdout"])["summary"]["accounts"] == 1
     assert _loaded(found["modules"], NEVER_FOR_AUDIT) == []
     assert _loaded(found["modules"], ("rich",)) == []  # JSON output draws nothing
+    assert _loaded(found["modules"], ("yaml",)) == []  # no rootctl.yaml: no YAML parser
     # The models of the services the audit calls, each loaded once for every session.
     assert sorted(found["models"]) == ["iam", "organizations", "sts"]
 

@@ -5,13 +5,11 @@ Nothing here talks to AWS: a config is validated completely before any command a
 
 from __future__ import annotations
 
-import re
 import types
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Union, get_args, get_origin
 
-import yaml
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
@@ -20,56 +18,6 @@ from rootctl.config.models import RootctlConfig
 from rootctl.errors import UsageError
 
 DEFAULT_CONFIG_NAME = "rootctl.yaml"
-
-
-class _Loader(yaml.SafeLoader):
-    """SafeLoader that rejects duplicate keys and keeps 12-digit numbers as strings.
-
-    Unquoted account ids are the norm in hand-written YAML; YAML 1.1 would read
-    `012345670123` as an octal number, silently changing the account.
-    """
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen: set[Any] = set()
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=True)
-            try:
-                duplicate = key in seen
-                seen.add(key)
-            except TypeError:  # unhashable key: let SafeLoader report it with its position
-                break
-            if duplicate:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"duplicate key {show(key)}", key_node.start_mark
-                )
-        return super().construct_mapping(node, deep=deep)
-
-    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
-        # Explicit tags (`!!int abc`) make PyYAML raise plain ValueErrors; give them a position.
-        try:
-            return super().construct_object(node, deep=deep)
-        except (ValueError, TypeError, OverflowError) as exc:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"cannot read this value: {exc}", node.start_mark
-            ) from None
-
-    def construct_yaml_timestamp(self, node: yaml.ScalarNode) -> Any:
-        # `2025-13-01` looks like a date but is not one: keep the text so validation can say
-        # which key expected a date, instead of failing inside the YAML parser.
-        try:
-            return super().construct_yaml_timestamp(node)
-        except ValueError:
-            return self.construct_scalar(node)
-
-
-_Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_timestamp)
-_Loader.yaml_implicit_resolvers = {
-    first: list(resolvers) for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-for _digit in "0123456789":
-    _Loader.yaml_implicit_resolvers.setdefault(_digit, []).insert(
-        0, ("tag:yaml.org,2002:str", re.compile(r"^[0-9]{12}$"))
-    )
 
 
 # A real rootctl.yaml is a few KiB (even with hundreds of exceptions); a cap keeps a wrong
@@ -111,14 +59,9 @@ def load_config(path: str | Path | None = None) -> RootctlConfig:
 
 def config_from_text(text: str, source: str = DEFAULT_CONFIG_NAME) -> RootctlConfig:
     """Parse YAML text and validate it; `source` names the file in error messages."""
-    try:
-        data = yaml.load(text, Loader=_Loader)  # _Loader is a SafeLoader
-    except yaml.MarkedYAMLError as exc:
-        raise UsageError(_yaml_message(source, exc)) from None
-    except yaml.YAMLError as exc:
-        raise UsageError(f"{source}: YAML error: {_one_line(str(exc))}") from None
-    except RecursionError:
-        raise UsageError(f"{source}: YAML is nested too deeply") from None
+    from rootctl.config.yaml_text import parse_yaml  # PyYAML only when there is a file
+
+    data = parse_yaml(text, source)
     if data is None:
         return _with_source(RootctlConfig(), source)
     if not isinstance(data, Mapping):
@@ -144,13 +87,6 @@ def config_from_mapping(
 def _with_source(config: RootctlConfig, source: str) -> RootctlConfig:
     config._source = source
     return config
-
-
-def _yaml_message(source: str, exc: yaml.MarkedYAMLError) -> str:
-    mark = exc.problem_mark or exc.context_mark
-    where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
-    what = exc.problem or exc.context or "invalid YAML"
-    return f"{where}: YAML syntax error: {_one_line(what)}"
 
 
 def _one_line(text: str) -> str:
