@@ -37,7 +37,8 @@ NEVER_FOR_AUDIT = (
     "rootctl.reports.csv_report",
     "rootctl.org.hcl",
     "rootctl.org.terraform",
-    "rootctl.guardrails.templates",
+    "rootctl.guardrails",
+    "rootctl.sessions.policy",
     "rootctl.sandbox",
 )
 MEMBER = "222222222222"

@@ -12,12 +12,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from rootctl.errors import UsageError
-from rootctl.sessions.policy import Kind
-from rootctl.sessions.resources import NOUN
 from rootctl.tasks import Task
 
 if TYPE_CHECKING:
     from rootctl.config import RootctlConfig
+    from rootctl.sessions.policy import Kind  # the policy evaluator: not on an audit's path
 
 
 class SessionRefused(UsageError):
@@ -93,6 +92,8 @@ def _check_protected(config: RootctlConfig, account_id: str, kind: Kind, name: s
     entry = config.is_protected(account_id, kind, name)
     if entry is None:
         return
+    from rootctl.sessions.resources import NOUN
+
     index = config.root_sessions.protected_resources.index(entry)
     raise SessionRefused(
         f"{NOUN[kind]} {name!r} in account {account_id} is protected "
