@@ -53,7 +53,10 @@ CASES = [
     (["delete-credentials", "--accounts", "999999999999", "--reason", "x", "--yes"], "not in"),
     (["delete-credentials", "--ou", "/root/x", "--dry-run"], "selected OU /root/x is not"),
     (["delete-credentials", "--reason", "x"], "without a TTY"),
-    (["allow-password-recovery", "12345", "--reason", "x", "--yes"], "'12345' is not an account id"),
+    (
+        ["allow-password-recovery", "12345", "--reason", "x", "--yes"],
+        "'12345' is not an account id",
+    ),
     (["allow-password-recovery", PAYMENTS_PROD, "--yes"], "--reason is required"),
     (["allow-password-recovery", PAYMENTS_PROD, "--reason", "x"], "without a TTY"),
     (["allow-password-recovery", "999999999999", "--reason", "x", "--yes"], "not in this"),
