@@ -1,6 +1,7 @@
-"""The only place rootctl builds boto3 clients: session factory, regional STS, root sessions.
+"""The only place rootctl builds AWS (botocore) clients: session factory, regional STS, root sessions.
 
-Importing this package imports boto3; the CLI imports it lazily, inside commands.
+Importing this package imports botocore (never boto3); the CLI imports it lazily, inside
+commands, and only once its input is valid.
 """
 
 from rootctl.aws.broker import RootSessionBroker

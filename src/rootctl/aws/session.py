@@ -1,4 +1,4 @@
-"""`SessionFactory`: the only place rootctl builds boto3 clients.
+"""`SessionFactory`: the only place rootctl builds AWS (botocore) clients.
 
 Why one place: every client shares one retry/timeout/pool config, STS is always pinned to a
 regional endpoint (AssumeRoot rejects the global one), credential problems become one-line
