@@ -46,7 +46,7 @@ MEMBER = "222222222222"
 # Runs the CLI in this interpreter, then prints what it imported and which botocore service
 # models the process loaded (the shared loader's cache: every session uses that loader).
 _PROBE = """
-import json, sys
+import gc, json, sys
 sys.argv = ["rootctl", *sys.argv[1:]]
 code = 0
 try:
@@ -61,7 +61,8 @@ if "rootctl.aws.session" in sys.modules:
               if key[0] == "load_service_model" and key[2] == "service-2"]
 sys.stdout.flush()
 sys.stderr.write("\\nPROBE " + json.dumps({"code": code, "modules": sorted(sys.modules),
-                                         "models": models}) + "\\n")
+                                         "models": models,
+                                         "frozen": gc.get_freeze_count()}) + "\\n")
 """
 
 
@@ -102,6 +103,7 @@ def test_help_imports_no_heavy_library() -> None:
     found = _probe(None, "audit", "--help")
     assert found["code"] == 0
     assert _loaded(found["modules"], HEAVY_FOR_CLI) == []
+    assert found["frozen"] == 0  # no root session, no gc.freeze()
 
 
 def test_bad_flag_stops_before_aws() -> None:
@@ -123,6 +125,9 @@ def test_audit_of_one_account_imports_only_its_path(
     assert _loaded(found["modules"], ("yaml",)) == []  # no rootctl.yaml: no YAML parser
     # The models of the services the audit calls, each loaded once for every session.
     assert sorted(found["models"]) == ["iam", "organizations", "sts"]
+    # The start-up heap is frozen once the first root-session client exists (full garbage
+    # collections then skip it): docs/performance.md, "CPU per call".
+    assert found["frozen"] > 0
 
 
 @pytest.mark.parametrize("output", ["json", "table"])
