@@ -160,3 +160,4 @@ def test_enforce_event_imports_only_its_path(
     assert found["code"] in (0, 3), found["stdout"]
     assert _loaded(found["modules"], NEVER_FOR_AUDIT) == []
     assert sorted(found["models"]) == ["iam", "organizations", "sts"]
+    assert found["frozen"] > 0
