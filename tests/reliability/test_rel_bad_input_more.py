@@ -95,6 +95,14 @@ CASES.update(
             (*_UNLOCK, "--replace-with", "{m}/binary.json", "--reason", "OPS-1", "--yes"),
             "--replace-with",
         ),
+        "unlock s3 / replace-with over 256 KiB": Case(
+            (*_UNLOCK, "--replace-with", "{m}/huge.json", "--reason", "OPS-1", "--yes"),
+            "larger than 256 KiB",
+        ),
+        "unlock s3 / replace-with nested 5000 deep": Case(
+            (*_UNLOCK, "--replace-with", "{m}/deep-small.json", "--reason", "OPS-1", "--yes"),
+            "--replace-with",
+        ),
         "unlock s3 / replace-with nested 100000 deep": Case(
             (*_UNLOCK, "--replace-with", "{m}/deep.json", "--reason", "OPS-1", "--yes"),
             "--replace-with",
@@ -125,15 +133,13 @@ def more(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (d / "binary.yaml").write_bytes(b"\x00\xff\xfe\x01garbage")
     (d / "binary.json").write_bytes(b"\x00\xff\xfe\x01")
     (d / "deep.json").write_text("[" * 100_000 + "]" * 100_000)
+    (d / "huge.json").write_text('{"Version": "2012-10-17", "Statement": []' + " " * 300_000 + "}")
+    (d / "deep-small.json").write_text("[" * 5_000 + "]" * 5_000)
     return d
 
 
 # Gaps in files this suite's owner does not own, as strict xfails (a fix turns them red).
-XFAIL = {
-    "unlock s3 / replace-with nested 100000 deep": (
-        "the --replace-with reader (cli/sessions.py, near line 171) does not catch RecursionError from json.loads"
-    ),
-}
+XFAIL: dict[str, str] = {}
 
 
 @pytest.mark.parametrize(

@@ -177,7 +177,13 @@ def _read_replacement(path: Path | None) -> str | None:
     """The --replace-with file's text (checked as a policy by the facade)."""
     if path is None:
         return None
+    from rootctl.sessions.policy import MAX_POLICY_BYTES
+
     try:
+        if path.stat().st_size > MAX_POLICY_BYTES:
+            raise UsageError(
+                f"--replace-with {path}: larger than {MAX_POLICY_BYTES // 1024} KiB, not a policy"
+            )
         return path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
         raise UsageError(f"--replace-with {path}: not UTF-8 text (a JSON policy file)") from None

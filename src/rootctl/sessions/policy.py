@@ -29,6 +29,7 @@ STATEMENT_KEYS = frozenset(
 )
 POLICY_KEYS = frozenset({"Version", "Id", "Statement"})
 POLICY_VERSIONS = ("2012-10-17", "2008-10-17")
+MAX_POLICY_BYTES = 256 * 1024  # SQS's attribute limit; S3 bucket policies stop at 20 KB
 _OBJECT_PROBE_KEY = "rootctl-lock-probe"
 
 
@@ -172,9 +173,20 @@ def _denied_by(
 
 
 def parse_policy_text(text: str, source: str) -> dict[str, Any]:
-    """Parse and shape-check a resource policy; UsageError names the file and the place."""
+    """Parse and shape-check a resource policy; UsageError names the file and the place.
+
+    S3 bucket policies are at most 20 KB and SQS policies fit in a 256 KB attribute: a text
+    over MAX_POLICY_BYTES is refused before parsing, and nesting too deep for the parser is
+    bad input too (json.loads raises RecursionError, not ValueError).
+    """
+    if len(text.encode("utf-8", "surrogatepass")) > MAX_POLICY_BYTES:
+        raise UsageError(
+            f"{source}: larger than {MAX_POLICY_BYTES // 1024} KiB, not a bucket or queue policy"
+        )
     try:
         document = json.loads(text)
+    except RecursionError:
+        raise UsageError(f"{source}: not valid JSON (nested too deep)") from None
     except ValueError as exc:
         raise UsageError(f"{source}: not valid JSON ({exc})") from None
     problem = policy_shape_problem(document)
