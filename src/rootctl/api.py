@@ -125,7 +125,7 @@ class DeletionRun:
     @property
     def failed(self) -> bool:
         """True when an account failed (its deletion, or its audit before the plan)."""
-        return any(r.status == "error" for r in self.results) or bool(
+        return any(r.outcome == "error" for r in self.results) or bool(
             self.plan.plan.audit.summary.errors
         )
 
@@ -531,8 +531,8 @@ class Rootctl:
         run = planned.run
         run.check_tasks(Task.CREATE_PASSWORD, reason=planned.reason)
         result = recovery.allow_password_recovery(run.broker, planned.account.id, run.recorder)
-        if result.status != "ok":
-            raise RootctlError(result.error.message if result.error else result.status)
+        if result.outcome != "ok":
+            raise RootctlError(result.error.message if result.error else result.outcome)
         return result
 
     # -- privileged sessions ---------------------------------------------------------------------------

@@ -78,14 +78,14 @@ def test_exhausted_retries_give_error_results(
         sb.set_faults(FaultConfig(error_rate=0.1, seed=5))
         report = cc.audit(selection)
         sb.set_faults(FaultConfig())
-        errors = [a for a in report.accounts if a.status == "error"]
+        errors = [a for a in report.accounts if a.outcome == "error"]
         assert errors, "with 10% of calls failing and no retries, some accounts must fail"
         assert {e.error.code for e in errors if e.error} <= {
             "InternalFailure",
             "ServiceUnavailable",
         }
         state = sb.root_state()
-        ok = [a for a in report.accounts if a.status == "ok"]
+        ok = [a for a in report.accounts if a.outcome == "ok"]
         assert len(ok) + len(errors) == len(selection.targets)
         for audit in ok:
             assert audit.root is not None
@@ -112,8 +112,8 @@ def test_delete_session_refused_after_the_audit(
         sb.set_faults(FaultConfig(fail_assume_root={PAYMENTS_PROD: "AccessDenied"}))
         results = {r.plan.account_id: r for r in delete_planned(cc.broker, plan, cc.recorder)}
         failed = results.pop(PAYMENTS_PROD)
-        assert failed.status == "error" and failed.error is not None
+        assert failed.outcome == "error" and failed.error is not None
         assert failed.error.code == "AccessDenied" and failed.steps == ()
-        assert all(r.status == "ok" and r.verified for r in results.values())
+        assert all(r.outcome == "ok" and r.verified for r in results.values())
         assert sb.root_state()[PAYMENTS_PROD]["access_keys"] != []
         assert journal.verify().ok

@@ -322,7 +322,7 @@ def test_delete_account_outcomes(tmp_path: Path) -> None:
         ]
         assert "delete_virtual_mfa_device" not in iam.calls
         assert broker.evicted == [(A, Task.AUDIT)]  # verified with a fresh audit session
-        assert result.status == "error" and result.verified is False
+        assert result.outcome == "error" and result.verified is False
         assert result.error is not None and result.error.code == "VerificationFailed"
         verify = journal.list(action="verify")[0]
         assert verify.outcome == "error" and "GAHT12345678" in (verify.error or "")

@@ -370,7 +370,7 @@ def test_a_failed_call_the_verification_could_not_see_is_reconciled_naming_the_c
 
         sb.set_faults(FaultConfig())
         cc.recorder.journal.close()
-        assert (result.status, result.verified) == ("error", None)
+        assert (result.outcome, result.verified) == ("error", None)
         [step] = result.steps
         assert step.outcome == "failed" and step.error is not None
         assert step.error.code in ("InternalFailure", "ServiceUnavailable")

@@ -173,7 +173,7 @@ def test_endpoint_dies_mid_delete_through_the_facade(
     # The endpoint comes back: a rerun finishes the plan, nothing twice.
     sb.serve_in_thread()
     _, again, rerun = plan_and_delete(sb, config, journal, concurrency, None)
-    assert {r.status for r in rerun} <= {"ok"}, [r.error for r in rerun if r.error]
+    assert {r.outcome for r in rerun} <= {"ok"}, [r.error for r in rerun if r.error]
     assert not again.plan.audit.summary.errors
     final = rc_audit(config, journal)
     assert final == set(), f"credentials left outside the exceptions: {final}"

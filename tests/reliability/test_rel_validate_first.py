@@ -211,7 +211,7 @@ def test_delete_credentials_journals_a_refused_delete_session(tmp_path: Path) ->
                     os.environ.pop(key, None)
                 else:
                     os.environ[key] = value
-    failed = [r for r in done.results if r.status == "error"]
+    failed = [r for r in done.results if r.outcome == "error"]
     assert [r.plan.account_id for r in failed] == [PAYMENTS_DEV]
     refused = assume_root_errors(journal)
     assert [(e.account_id, e.task_policy, e.command) for e in refused] == [

@@ -82,7 +82,7 @@ def audit_account(
         account_id=account.id,
         account_name=account.name,
         ou_path=account.ou_path,
-        status="ok",
+        outcome="ok",
         has_root_credentials=root.has_any(),
         root=root,
     )
@@ -104,7 +104,7 @@ def error_audit(account: Account, error: ErrorInfo) -> AccountAudit:
         account_id=account.id,
         account_name=account.name,
         ou_path=account.ou_path,
-        status="error",
+        outcome="error",
         error=error,
     )
 
@@ -115,7 +115,7 @@ def skipped_audit(account: Account, reason: str) -> AccountAudit:
         account_id=account.id,
         account_name=account.name,
         ou_path=account.ou_path,
-        status="skipped",
+        outcome="skipped",
         error=ErrorInfo(code="Skipped", message=reason),
     )
 
@@ -169,7 +169,7 @@ def feature_refusal(report: AuditReport, factory: SessionFactory) -> str | None:
     the cause is read, not guessed from the message: ListOrganizationsFeatures (one
     read-only call of the operator's) must lack the feature. None otherwise.
     """
-    errors = [a for a in report.accounts if a.status == "error" and a.error is not None]
+    errors = [a for a in report.accounts if a.outcome == "error" and a.error is not None]
     codes = {a.error.code for a in errors if a.error is not None}
     if not errors or len(codes) != 1 or codes & ENDPOINT_ERRORS or NOT_ATTEMPTED in codes:
         return None

@@ -102,7 +102,7 @@ class AccountDeletion:
     """What happened in one account: each step, what was kept, what the fresh audit saw."""
 
     plan: AccountPlan
-    status: Outcome
+    outcome: Outcome
     steps: tuple[StepResult, ...] = ()
     remaining: RootCredentials | None = None
     verified: bool | None = None
@@ -115,7 +115,7 @@ class AccountDeletion:
     def to_dict(self) -> dict[str, Any]:
         return {
             **{k: v for k, v in self.plan.to_dict().items() if k != "steps"},
-            "status": self.status,
+            "status": self.outcome,
             "steps": [result.to_dict() for result in self.steps],
             "verified": self.verified,
             "remaining": self.remaining.to_dict() if self.remaining is not None else None,

@@ -118,7 +118,7 @@ class AccountAudit:
     account_id: str
     account_name: str
     ou_path: str
-    status: Outcome
+    outcome: Outcome
     has_root_credentials: bool | None = None
     root: RootCredentials | None = None
     error: ErrorInfo | None = None
@@ -128,7 +128,7 @@ class AccountAudit:
             "account_id": self.account_id,
             "account_name": self.account_name,
             "ou_path": self.ou_path,
-            "status": self.status,
+            "status": self.outcome,
             "has_root_credentials": self.has_root_credentials,
             "root": self.root.to_dict() if self.root is not None else None,
             "error": {"code": self.error.code, "message": self.error.message}
@@ -172,12 +172,12 @@ class AuditReport:
             accounts=len(audits),
             with_root_credentials=sum(1 for a in audits if a.has_root_credentials is True),
             without_root_credentials=sum(1 for a in audits if a.has_root_credentials is False),
-            errors=sum(1 for a in audits if a.status == "error"),
-            skipped=sum(1 for a in audits if a.status == "skipped"),
+            errors=sum(1 for a in audits if a.outcome == "error"),
+            skipped=sum(1 for a in audits if a.outcome == "skipped"),
         )
 
     def outcomes(self) -> list[str]:
-        return [audit.status for audit in self.accounts]
+        return [audit.outcome for audit in self.accounts]
 
     def to_dict(self) -> dict[str, Any]:
         return {

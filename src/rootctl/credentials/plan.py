@@ -142,7 +142,7 @@ def plan_deletion(
     """
     plans: list[AccountPlan] = []
     for account in audit.accounts:
-        if account.status != "ok" or account.root is None:
+        if account.outcome != "ok" or account.root is None:
             continue
         keep = _keep_reasons(account.account_id, only, (exceptions or {}).get(account.account_id))
         earlier = (unfinished or {}).get(account.account_id, ())

@@ -32,14 +32,14 @@ RecoveryStatus = Literal["ok", "refused", "error"]
 @dataclass(frozen=True)
 class RecoveryResult:
     account_id: str
-    status: RecoveryStatus
+    outcome: RecoveryStatus
     created: datetime | None = None
     error: ErrorInfo | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "account_id": self.account_id,
-            "status": self.status,
+            "status": self.outcome,
             "created": iso(self.created),
             "error": None
             if self.error is None
@@ -85,15 +85,15 @@ def allow_password_recovery(
         result = RecoveryResult(account_id, "error", error=ErrorInfo.from_exception(exc))
     recorder.append(
         action=ACTION,
-        outcome=result.status,
+        outcome=result.outcome,
         account_id=account_id,
         task=Task.CREATE_PASSWORD,
         target="login-profile",
         before={"login_profile": {"created": iso(result.created)}}
-        if result.status == "refused"
+        if result.outcome == "refused"
         else {"login_profile": None},
         after={"login_profile": {"created": iso(result.created)}}
-        if result.status == "ok"
+        if result.outcome == "ok"
         else None,
         error=f"{result.error.code}: {result.error.message}" if result.error else None,
     )

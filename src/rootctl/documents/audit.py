@@ -125,7 +125,7 @@ def account_audit_part(audit: AccountAudit) -> AccountAuditPart:
         account_id=audit.account_id,
         account_name=audit.account_name,
         ou_path=audit.ou_path,
-        status=audit.status,
+        status=audit.outcome,
         has_root_credentials=audit.has_root_credentials,
         root=root_part(audit.root),
         error=error_part(audit.error),

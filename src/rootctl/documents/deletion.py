@@ -174,7 +174,7 @@ def deleted_account(result: AccountDeletion) -> DeletedAccount:
         ou_path=account.ou_path,
         kept=_kept(account),
         reconciled=_reconciled(account),
-        status=result.status,
+        status=result.outcome,
         steps=[_step_result(s) for s in result.steps],
         verified=result.verified,
         remaining=root_part(result.remaining),
@@ -216,10 +216,10 @@ def deletion_report(
             failed=sum(1 for s in steps if s.outcome in ("failed", "not-attempted")),
             kept=sum(len(a.kept) for a in plan.accounts),
             reconciled=sum(len(a.reconciled) for a in plan.accounts),
-            errors=sum(1 for r in by_id.values() if r.status == "error")
-            + sum(1 for a in audits if a.status == "error"),
-            skipped=sum(1 for a in audits if a.status == "skipped"),
+            errors=sum(1 for r in by_id.values() if r.outcome == "error")
+            + sum(1 for a in audits if a.outcome == "error"),
+            skipped=sum(1 for a in audits if a.outcome == "skipped"),
         ),
         accounts=accounts,
-        not_planned=[account_audit_part(a) for a in audits if a.status != "ok"],
+        not_planned=[account_audit_part(a) for a in audits if a.outcome != "ok"],
     )

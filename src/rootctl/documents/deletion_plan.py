@@ -145,8 +145,8 @@ def check_deletion_plan(
     audited = {a.account_id: a for a in audit.accounts}
     for account in document.accounts:
         found = audited.get(account.account_id)
-        if found is None or found.status != "ok":
-            why = "not audited" if found is None else f"audit {found.status}"
+        if found is None or found.outcome != "ok":
+            why = "not audited" if found is None else f"audit {found.outcome}"
             raise StalePlanError(
                 f"{source}: account {account.account_id} could not be re-audited ({why}): nothing deleted"
             )

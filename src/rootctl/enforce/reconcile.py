@@ -245,10 +245,10 @@ def _fill(
         a.account_id: {s.kind for s in a.steps} for a in (planned.plan.accounts if planned else ())
     }
     report.accounts = len(audit.accounts)
-    report.audited = [a.account_id for a in audit.accounts if a.status == "ok" and a.root]
+    report.audited = [a.account_id for a in audit.accounts if a.outcome == "ok" and a.root]
     for account in audit.accounts:
-        if account.status == "error" or account.root is None:
-            if account.status == "error":
+        if account.outcome == "error" or account.root is None:
+            if account.outcome == "error":
                 message = account.error.message if account.error else "audit failed"
                 report.failed.append(Failed(account.account_id, message))
             continue
@@ -276,7 +276,7 @@ def _account(
     remaining = set(judged.unkept)
     result = results.get(account_id)
     if result is not None:
-        if result.status == "error":
+        if result.outcome == "error":
             message = result.error.message if result.error else "deletion failed"
             report.failed.append(Failed(account_id, message))
             return

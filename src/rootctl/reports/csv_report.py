@@ -55,7 +55,7 @@ def row(audit: AccountAudit) -> dict[str, str]:
         "account_id": audit.account_id,
         "account_name": audit.account_name,
         "ou_path": audit.ou_path,
-        "status": audit.status,
+        "status": audit.outcome,
         "has_root_credentials": _bool(audit.has_root_credentials),
         "error_code": audit.error.code if audit.error else "",
         "error_message": audit.error.message if audit.error else "",

@@ -63,10 +63,10 @@ def render_plan(plan: DeletionPlan, out: TextIO) -> None:
         f"{summary.errors} audit errors, {summary.skipped} skipped."
     )
     for audit in plan.audit.accounts:
-        if audit.status != "ok" and audit.error is not None:
+        if audit.outcome != "ok" and audit.error is not None:
             page.print(
                 cell(
-                    f"  {audit.status}: {audit.account_id} ({audit.account_name}): "
+                    f"  {audit.outcome}: {audit.account_id} ({audit.account_name}): "
                     f"{audit.error.message}"
                 )
             )
@@ -98,7 +98,7 @@ def render_results(results: list[AccountDeletion], out: TextIO) -> None:
             )
         table.add_row(
             cell(result.plan.account_id),
-            result.status,
+            result.outcome,
             str(counts["deleted"] + counts["verified-gone"]),
             str(counts["already-gone"]),
             str(counts["failed"] + counts["not-attempted"]),
@@ -106,7 +106,7 @@ def render_results(results: list[AccountDeletion], out: TextIO) -> None:
             cell("; ".join(notes)),
         )
     page.print(table)
-    errors = sum(1 for r in results if r.status == "error")
+    errors = sum(1 for r in results if r.outcome == "error")
     page.print(f"Done: {len(results) - errors} accounts ok, {errors} with errors.")
 
 

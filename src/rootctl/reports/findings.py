@@ -113,7 +113,7 @@ def describe(root: RootCredentials) -> str:
 
 def account_finding(audit: AccountAudit, report: AuditReport) -> AccountFinding | None:
     """The finding for one audit; None when the audit did not complete (error or skipped)."""
-    if audit.status != "ok" or audit.root is None:
+    if audit.outcome != "ok" or audit.root is None:
         return None
     root = audit.root
     who = f"{audit.account_id} ({audit.account_name})"

@@ -34,7 +34,7 @@ def kind_counts(report: AuditReport) -> dict[str, int]:
     """Accounts that have each kind of credential (an account counts once per kind)."""
     counts = dict.fromkeys(KIND_LABELS, 0)
     for audit in report.accounts:
-        if audit.status == "ok" and audit.root is not None:
+        if audit.outcome == "ok" and audit.root is not None:
             for kind in credential_kinds(audit.root):
                 counts[kind] += 1
     return counts

@@ -146,7 +146,7 @@ def _ou_table(report: AuditReport) -> str:
 
 
 def _problems(report: AuditReport) -> str:
-    problems = [a for a in report.accounts if a.status != "ok"]
+    problems = [a for a in report.accounts if a.outcome != "ok"]
     if not problems:
         return '<p class="empty" id="no-problems">Every selected account was audited.</p>'
     rows = "".join(

@@ -131,9 +131,9 @@ def _keys_text(count: int, active: int) -> str:
 
 def status_key(audit: AccountAudit) -> StatusKey:
     """How the page classifies an account: finding, clean, error or skipped."""
-    if audit.status == "ok":
+    if audit.outcome == "ok":
         return "finding" if audit.has_root_credentials else "clean"
-    return "skipped" if audit.status == "skipped" else "error"
+    return "skipped" if audit.outcome == "skipped" else "error"
 
 
 def _status_badge(audit: AccountAudit, status: StatusKey) -> str:

@@ -37,9 +37,9 @@ def cells(audit: AccountAudit) -> list[str]:
     head = [audit.account_id, audit.account_name, audit.ou_path]
     if audit.root is None:
         note = f"{audit.error.code}: {audit.error.message}" if audit.error else ""
-        if audit.status == "skipped" and audit.error:
+        if audit.outcome == "skipped" and audit.error:
             note = audit.error.message
-        return [*head, audit.status, "", "", "", "", note]
+        return [*head, audit.outcome, "", "", "", "", note]
     status = "FINDING" if audit.has_root_credentials else "clean"
     return [*head, status, *credential_cells(audit.root), ""]
 
@@ -67,4 +67,4 @@ def summary_line(report: AuditReport) -> str:
 
 def _sort_key(audit: AccountAudit) -> tuple[int, int, str, str]:
     finding = 0 if audit.has_root_credentials else 1
-    return (_ORDER.get(audit.status, 3), finding, audit.ou_path, audit.account_id)
+    return (_ORDER.get(audit.outcome, 3), finding, audit.ou_path, audit.account_id)
