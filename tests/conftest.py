@@ -8,7 +8,6 @@ import pytest
 
 from rootctl.sandbox import Sandbox
 
-from support import *  # noqa: F403 -- names new tests may still import from conftest
 from support import enabled_fixture, sample_fixture
 
 

@@ -14,7 +14,7 @@ from rootctl.cli.main import cli
 from rootctl.journal import Journal, StoredEntry
 from rootctl.sandbox import Sandbox, SandboxCredentials
 
-from conftest import MANAGEMENT
+from support import MANAGEMENT
 
 APPROVER_ARN = f"arn:aws:iam::{MANAGEMENT}:user/rootctl-approver"
 REQUESTER_ARN = f"arn:aws:iam::{MANAGEMENT}:user/rootctl-operator"

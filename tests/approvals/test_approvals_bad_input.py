@@ -15,7 +15,7 @@ from click.testing import Result
 from rootctl.approvals import flow
 from rootctl.sandbox import Sandbox
 
-from conftest import MANAGEMENT, PAYMENTS_DEV, PAYMENTS_PROD, enabled_fixture
+from support import MANAGEMENT, PAYMENTS_DEV, PAYMENTS_PROD, enabled_fixture
 
 TWO = CONFIG.replace(
     f'approvers: ["arn:aws:iam::{MANAGEMENT}:user/rootctl-approver"]',

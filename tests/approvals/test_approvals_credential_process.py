@@ -17,7 +17,7 @@ from rootctl.journal import Journal
 from rootctl.sandbox import Sandbox
 from rootctl.tasks import Task
 
-from conftest import MANAGEMENT, PAYMENTS_PROD, enabled_fixture
+from support import MANAGEMENT, PAYMENTS_PROD, enabled_fixture
 
 AWS = Path(sys.executable).with_name("aws")
 # The audit task needs approval too here, so the AWS CLI runs under an approved request.

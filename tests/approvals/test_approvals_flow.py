@@ -22,7 +22,7 @@ from approval_helpers import (
 from rootctl.journal import Journal
 from rootctl.sandbox import Sandbox
 
-from conftest import EXPERIMENTS, PAYMENTS_PROD, enabled_fixture
+from support import EXPERIMENTS, PAYMENTS_PROD, enabled_fixture
 
 
 @pytest.fixture

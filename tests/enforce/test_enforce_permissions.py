@@ -10,7 +10,7 @@ from rootctl.permissions import policy_document, requirements_for
 from rootctl.sandbox import Sandbox
 from rootctl.tasks import Task
 
-from conftest import PAYMENTS_PROD
+from support import PAYMENTS_PROD
 
 PASSES = {
     "enforce": ("enforce", "--watch-since", "1h", "--yes", "-o", "json"),

@@ -9,7 +9,7 @@ from enforce_helpers import document, invite_and_accept, invoke, verifies, write
 from rootctl.sandbox import Sandbox
 from rootctl.tasks import Task
 
-from conftest import PAYMENTS_DEV, PAYMENTS_PROD, client
+from support import PAYMENTS_DEV, PAYMENTS_PROD, client
 
 INVITED = "777788889999"
 ALLOWED = "root_sessions:\n  allowed_callers: ['arn:aws:iam::111111111111:role/rootctl-*']\n"
