@@ -39,7 +39,7 @@ from rootctl.journal.model import (
     canonical_json,
     entry_hash,
 )
-from rootctl.journal.rows import MAX_ID, BadRow, decode, valid_id
+from rootctl.journal.rows import MAX_ID, BadRow, check_id, decode
 from rootctl.journal.schema import COLUMNS, SCHEMA_VERSION
 from rootctl.journal.store import (
     Journal,
@@ -49,7 +49,7 @@ from rootctl.journal.store import (
     now_stamp,
     prepare_values,
 )
-from rootctl.journal.verify import Head, Row, verify_rows
+from rootctl.journal.verify import Head, Row, head_of, verify_rows
 
 if TYPE_CHECKING:
     from rootctl.aws import SessionFactory
@@ -299,7 +299,7 @@ class DynamoJournal(Journal):
     # -- reading --------------------------------------------------------------------------
 
     def get(self, entry_id: int) -> StoredEntry:
-        _check_id(entry_id)
+        check_id(entry_id)
         item = self._get(ENTRY, entry_id)
         if item is None:
             raise UsageError(f"journal entry {entry_id} does not exist")
@@ -339,7 +339,7 @@ class DynamoJournal(Journal):
         return [e for e in (self._entry_of(i) for i in items) if keep(e)]
 
     def verified_entry(self, entry_id: int) -> StoredEntry:
-        _check_id(entry_id)
+        check_id(entry_id)
         if self._get(ENTRY, entry_id) is None:
             raise UsageError(f"journal entry {entry_id} does not exist")
         for item in self._verified_items():
@@ -455,15 +455,7 @@ def _count_of(head: dict[str, Any]) -> int:
 
 
 def _head(item: dict[str, Any]) -> Head | BadRow:
-    count, digest = item.get("count"), item.get("hash")
-    if not isinstance(count, int) or isinstance(count, bool) or not isinstance(digest, str):
-        return BadRow(None, "its count or hash is not what rootctl writes")
-    return Head(count=count, hash=digest)
-
-
-def _check_id(entry_id: int) -> None:
-    if not valid_id(entry_id):
-        raise UsageError(f"journal entry ids are 1 to {MAX_ID}, not {entry_id}")
+    return head_of(item.get("count"), item.get("hash"))
 
 
 def _matcher(

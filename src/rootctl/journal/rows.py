@@ -46,6 +46,14 @@ def valid_id(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_ID
 
 
+def check_id(entry_id: int) -> None:
+    """UsageError (exit 2) for an id no journal can hold (every backend: SQLite's range)."""
+    if not valid_id(entry_id):
+        from rootctl.errors import UsageError
+
+        raise UsageError(f"journal entry ids are 1 to {MAX_ID}, not {entry_id}")
+
+
 def decode(row: RowLike) -> StoredEntry | BadRow:
     """The entry a row holds (an sqlite3.Row or a DynamoDB item as a dict of every column),
     or a BadRow naming the first thing wrong with it."""

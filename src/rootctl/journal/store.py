@@ -36,10 +36,10 @@ from rootctl.journal.model import (
     canonical_json,
     entry_hash,
 )
-from rootctl.journal.rows import MAX_ID, BadRow, decode, valid_id
+from rootctl.journal.rows import MAX_ID, BadRow, check_id, decode
 from rootctl.journal.schema import COLUMNS, build_schema, schema_problem
 from rootctl.journal.scrub import scrub_text, scrub_value
-from rootctl.journal.verify import Head, Row, verify_rows
+from rootctl.journal.verify import Head, Row, head_of, verify_rows
 
 # How long an append waits for another process's write before giving up.
 BUSY_TIMEOUT_SECONDS = 60.0
@@ -260,7 +260,7 @@ class Journal:
 
     def get(self, entry_id: int) -> StoredEntry:
         """The full entry, for display; restore reads through `verified_entry`."""
-        _check_id(entry_id)
+        check_id(entry_id)
         rows = self._read(
             lambda conn: conn.execute(f"{_SELECT} WHERE id = ?", (entry_id,)).fetchall()
         )
@@ -315,7 +315,7 @@ class Journal:
 
     def verified_entry(self, entry_id: int) -> StoredEntry:
         """One entry, after verifying the whole chain (see `verified_entries`)."""
-        _check_id(entry_id)
+        check_id(entry_id)
 
         def work(conn: sqlite3.Connection) -> builtins.list[sqlite3.Row]:
             rows = conn.execute(f"{_SELECT} WHERE id = ?", (entry_id,)).fetchall()
@@ -419,17 +419,7 @@ def _verify(conn: sqlite3.Connection, expect_head: str | None = None) -> VerifyR
 
 
 def _head(row: sqlite3.Row | None) -> Head | BadRow | None:
-    if row is None:
-        return None
-    count, digest = row[0], row[1]
-    if not isinstance(count, int) or isinstance(count, bool) or not isinstance(digest, str):
-        return BadRow(None, "its count or hash is not what rootctl writes")
-    return Head(count=count, hash=digest)
-
-
-def _check_id(entry_id: int) -> None:
-    if not valid_id(entry_id):
-        raise UsageError(f"journal entry ids are 1 to {MAX_ID}, not {entry_id}")
+    return None if row is None else head_of(row[0], row[1])
 
 
 def _list_query(

@@ -49,6 +49,13 @@ class Head:
     hash: str
 
 
+def head_of(count: Any, digest: Any) -> Head | BadRow:
+    """The chain head as stored (a sqlite row or a DynamoDB item), or what is wrong with it."""
+    if not isinstance(count, int) or isinstance(count, bool) or not isinstance(digest, str):
+        return BadRow(None, "its count or hash is not what rootctl writes")
+    return Head(count=count, hash=digest)
+
+
 def _bad(entries: int, entry_id: int, problem: str, head_hash: str) -> VerifyResult:
     return VerifyResult(
         ok=False, entries=entries, first_bad_id=entry_id, problem=problem, head_hash=head_hash
