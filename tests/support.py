@@ -189,3 +189,57 @@ def run_cli(
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         raise result.exception
     return CliResult(list(args), result.exit_code, result.stdout, result.stderr)
+
+
+def credential_holders(sb: Sandbox) -> set[str]:
+    """Accounts whose root user still has any credential, as the sandbox holds them."""
+    return {
+        account
+        for account, root in sb.root_state().items()
+        if root["password"]
+        or root["access_keys"]
+        or root["signing_certificates"]
+        or any(d["assigned"] for d in root["mfa_devices"])
+    }
+
+
+def invite_and_accept(sb: Sandbox, account_id: str) -> tuple[str, str]:
+    """The management account invites a standalone account; its root access key accepts.
+    Returns the root access key (id, secret) the account had."""
+    from botocore.config import Config
+
+    from rootctl.sandbox.joins import root_access_key
+
+    handshake = client(sb, "organizations").invite_account_to_organization(
+        Target={"Type": "ACCOUNT", "Id": account_id}
+    )
+    key = root_access_key(sb.state, account_id)
+    assert key is not None
+    boto3.Session(
+        aws_access_key_id=key[0], aws_secret_access_key=key[1], region_name=sb.region
+    ).client(
+        "organizations", endpoint_url=sb.endpoint_url, config=Config(retries={"max_attempts": 1})
+    ).accept_handshake(HandshakeId=handshake["Handshake"]["Id"])
+    return key
+
+
+def sandbox_event(sb: Sandbox, name: str) -> dict[str, Any]:
+    """The sandbox's latest management-account event of this name, as EventBridge delivers
+    CloudTrail service events ("AWS Service Event via CloudTrail")."""
+    import json
+
+    found = client(sb, "cloudtrail").lookup_events(
+        LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": name}]
+    )["Events"]
+    detail: dict[str, Any] = json.loads(found[0]["CloudTrailEvent"])
+    return {
+        "version": "0",
+        "id": "0d0c2a8e-4f4f-4e7c-9c3e-3c1f4b7f9a10",
+        "detail-type": "AWS Service Event via CloudTrail",
+        "source": "aws.organizations",
+        "account": detail["recipientAccountId"],
+        "time": detail["eventTime"],
+        "region": detail["awsRegion"],
+        "resources": [],
+        "detail": detail,
+    }

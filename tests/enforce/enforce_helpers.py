@@ -12,6 +12,10 @@ from click.testing import CliRunner, Result
 from rootctl.journal import Journal
 from rootctl.sandbox import Sandbox
 
+from support import credential_holders as credential_holders
+from support import invite_and_accept as invite_and_accept
+from support import sandbox_event as sandbox_event
+
 
 def invoke(sb: Sandbox, *args: str, journal: Path, stdin: str | None = None) -> Result:
     """`rootctl ARGS` in-process against the sandbox (Click's runner: stdin is not a TTY)."""
@@ -44,56 +48,6 @@ def entries(journal: Path, run_id: str) -> list[str]:
 def verifies(journal: Path) -> bool:
     with Journal(journal, create=False) as j:
         return j.verify().ok
-
-
-def credential_holders(sb: Sandbox) -> set[str]:
-    """Accounts whose root user still has any credential, as the sandbox holds them."""
-    return {
-        account
-        for account, root in sb.root_state().items()
-        if root["password"]
-        or root["access_keys"]
-        or root["signing_certificates"]
-        or any(d["assigned"] for d in root["mfa_devices"])
-    }
-
-
-def invite_and_accept(sb: Sandbox, account_id: str) -> None:
-    """The management account invites a standalone account; its root access key accepts."""
-    import boto3
-    from botocore.config import Config
-
-    from rootctl.sandbox.joins import root_access_key
-
-    org = _client(sb, "organizations")
-    handshake = org.invite_account_to_organization(Target={"Type": "ACCOUNT", "Id": account_id})
-    key = root_access_key(sb.state, account_id)
-    assert key is not None
-    boto3.Session(
-        aws_access_key_id=key[0], aws_secret_access_key=key[1], region_name=sb.region
-    ).client(
-        "organizations", endpoint_url=sb.endpoint_url, config=Config(retries={"max_attempts": 1})
-    ).accept_handshake(HandshakeId=handshake["Handshake"]["Id"])
-
-
-def sandbox_event(sb: Sandbox, name: str) -> dict[str, Any]:
-    """The latest management-account event of this name, wrapped as EventBridge delivers it
-    (CloudTrail service events arrive as "AWS Service Event via CloudTrail")."""
-    found = _client(sb, "cloudtrail").lookup_events(
-        LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": name}]
-    )["Events"]
-    detail: dict[str, Any] = json.loads(found[0]["CloudTrailEvent"])
-    return {
-        "version": "0",
-        "id": "0d0c2a8e-4f4f-4e7c-9c3e-3c1f4b7f9a10",
-        "detail-type": "AWS Service Event via CloudTrail",
-        "source": "aws.organizations",
-        "account": detail["recipientAccountId"],
-        "time": detail["eventTime"],
-        "region": detail["awsRegion"],
-        "resources": [],
-        "detail": detail,
-    }
 
 
 def _client(sb: Sandbox, service: str) -> Any:
