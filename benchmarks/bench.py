@@ -7,7 +7,9 @@ own process) with N generated member accounts, both root-access features enabled
 --latency-ms added to every call:
 
   (a) `rootctl audit --output json` at each --concurrency given (default: rootctl's
-      default, 16, and 64);
+      default, 16, and 64), and at each --processes count (default 1: in one process);
+      with worker processes the row notes each process's CPU and peak RSS (sampled from
+      /proc every 0.1 s: the workers' last sample, so at most ~0.1 s of CPU is missed);
   (b) the sequential baseline: the same calls made one account after another with bare
       boto3 (benchmarks/_plain.py baseline); with --baseline-accounts K < N it audits the
       first K accounts and extrapolates the per-account part linearly to N (marked "≈");
@@ -33,6 +35,7 @@ import os
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -113,17 +116,31 @@ def _measure_against(
 
 
 def run_rootctl_audit(
-    sb: SandboxProcess, workdir: Path, concurrency: int, name: str, timeout: float
+    sb: SandboxProcess,
+    workdir: Path,
+    concurrency: int,
+    name: str,
+    timeout: float,
+    processes: int = 1,
 ) -> Row:
     journal = workdir / f"journal-{name.replace(' ', '-')}-{time.monotonic_ns()}.db"
     argv = [
         sys.executable, "-m", "rootctl", "audit", "--output", "json",
-        "--concurrency", str(concurrency),
+        "--concurrency", str(concurrency), "--processes", str(processes),
     ]  # fmt: skip
-    result, calls, server_cpu = _measure_against(
-        sb, argv, sb.client_env(ROOTCTL_JOURNAL=str(journal)), timeout
-    )
+    with WorkerWatch(f"ROOTCTL_JOURNAL={journal}") as workers:
+        result, calls, server_cpu = _measure_against(
+            sb, argv, sb.client_env(ROOTCTL_JOURNAL=str(journal)), timeout
+        )
     summary = json.loads(result.stdout)["summary"]
+    notes: dict[str, Any] = {"concurrency": concurrency, "exit": result.returncode}
+    if processes > 1:
+        # os.wait4 of the parent counts the workers it reaped: CPU summed, peak RSS the
+        # largest of the processes. The per-process split comes from the watch.
+        seen = workers.figures()
+        notes["processes"] = processes
+        notes["workers"] = seen
+        notes["parent_cpu_s"] = round(result.cpu_s - sum(w["cpu_s"] for w in seen), 2)
     return _row(
         name,
         result,
@@ -131,8 +148,67 @@ def run_rootctl_audit(
         server_cpu,
         accounts=summary["accounts"] - summary["skipped"],
         failed_accounts=summary["errors"],
-        notes={"concurrency": concurrency, "exit": result.returncode},
+        notes=notes,
     )
+
+
+class WorkerWatch:
+    """Samples rootctl's worker processes (multiprocessing spawn children whose environment
+    holds `marker`, the run's own journal path) from /proc: CPU and peak RSS per process."""
+
+    def __init__(self, marker: str, interval: float = 0.1) -> None:
+        self.marker = marker.encode()
+        self.interval = interval
+        self.seen: dict[int, dict[str, float]] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+
+    def __enter__(self) -> WorkerWatch:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def figures(self) -> list[dict[str, float]]:
+        return [
+            {"cpu_s": round(v["cpu_s"], 2), "peak_rss_mb": round(v["peak_kb"] / 1024, 1)}
+            for _, v in sorted(self.seen.items())
+        ]
+
+    def _watch(self) -> None:
+        ticks = os.sysconf("SC_CLK_TCK")
+        while not self._stop.wait(self.interval):
+            for entry in Path("/proc").iterdir():
+                if not entry.name.isdigit():
+                    continue
+                pid = int(entry.name)
+                try:
+                    if pid not in self.seen:
+                        if b"multiprocessing.spawn" not in (entry / "cmdline").read_bytes():
+                            continue
+                        if self.marker not in (entry / "environ").read_bytes():
+                            continue
+                    fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                    status = (entry / "status").read_text()
+                except OSError:
+                    continue
+                hwm = next(
+                    (
+                        int(line.split()[1])
+                        for line in status.splitlines()
+                        if line.startswith("VmHWM:")
+                    ),
+                    0,
+                )
+                cpu = (int(fields[11]) + int(fields[12])) / ticks
+                if hwm == 0:  # a zombie: its last sample stands
+                    continue
+                self.seen[pid] = {
+                    "cpu_s": cpu,
+                    "peak_kb": max(hwm, self.seen.get(pid, {}).get("peak_kb", 0)),
+                }
 
 
 def _row(
@@ -237,6 +313,12 @@ def _fmt_row(row: Row) -> str:
     runs = row.notes.get("runs_s", [])
     if len(runs) > 1:
         measured += f" (fastest of {', '.join(f'{t:.1f}' for t in runs)} s)"
+    if row.notes.get("workers"):
+        each = "; ".join(
+            f"worker {n}: {w['cpu_s']:.1f} s CPU, {w['peak_rss_mb']:.0f} MB"
+            for n, w in enumerate(row.notes["workers"])
+        )
+        measured += f" (parent {row.notes['parent_cpu_s']:.1f} s CPU; {each})"
     return (
         f"| {row.name}{measured} | {row.accounts} | {approx}{row.wall_s:.1f} | {row.calls} | "
         f"{row.calls_per_s:.0f} | {row.max_rss_mb:.0f} | {row.client_cpu_s:.1f} | "
@@ -362,6 +444,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help=f"rootctl --concurrency values for (a), comma-separated ({DEFAULT_CONCURRENCY}).",
     )
     parser.add_argument(
+        "--processes",
+        default="1",
+        help="rootctl --processes values for (a), comma-separated (1).",
+    )
+    parser.add_argument(
         "--floor-threads",
         default=DEFAULT_FLOOR_THREADS,
         help=f"Thread counts tried for the floor (c) ({DEFAULT_FLOOR_THREADS}).",
@@ -469,8 +556,11 @@ def _measure_all(
     for _ in range(args.repeat):
         if "audit" in parts:
             for concurrency in _ints(args.concurrency):
-                name = f"(a) rootctl audit --concurrency {concurrency}"
-                keep(run_rootctl_audit(sb, workdir, concurrency, name, args.timeout))
+                for processes in _ints(args.processes):
+                    name = f"(a) rootctl audit --concurrency {concurrency}"
+                    if processes > 1:
+                        name += f" --processes {processes}"
+                    keep(run_rootctl_audit(sb, workdir, concurrency, name, args.timeout, processes))
         if "floor" in parts:
             for mode in _names(args.floor_modes):
                 for threads in _ints(args.floor_threads):

@@ -343,11 +343,17 @@ class Rootctl:
         concurrency: int | None = None,
         progress: ProgressFactory | None = None,
         on_result: Callable[[Account, AccountAudit], None] | None = None,
+        processes: int | str | None = None,
     ) -> AuditReport:
-        """Root credentials of every selected ACTIVE member account (default: all of them)."""
+        """Root credentials of every selected ACTIVE member account (default: all of them).
+        `processes`: worker processes, `concurrency` threads each (rootctl.processes)."""
+        from rootctl.processes import check_processes
+
+        check_processes(processes)
         run = self.run("audit", concurrency=concurrency)
         run.check_tasks(Task.AUDIT)
-        return _audit(run, run.select(selection or SelectionSpec()), progress, on_result)
+        selected = run.select(selection or SelectionSpec())
+        return _audit(run, selected, progress, on_result, processes)
 
     def plan_deletion(
         self,
@@ -359,6 +365,7 @@ class Rootctl:
         concurrency: int | None = None,
         progress: ProgressFactory | None = None,
         today: date | None = None,
+        processes: int | str | None = None,
     ) -> PlannedDeletion:
         """Audit, then plan what `delete` removes: every credential of `only` (default: every
         kind), minus what active config exceptions keep, plus steps interrupted runs left.
@@ -367,7 +374,9 @@ class Rootctl:
         """
         from rootctl.credentials.plan import COMMAND, KINDS, parse_kinds, plan_deletion
         from rootctl.credentials.resume import unfinished_steps
+        from rootctl.processes import check_processes
 
+        check_processes(processes)
         kinds = parse_kinds(only) if only is not None else KINDS
         why = _reason(reason, dry_run)
         run = self.run(COMMAND, why, concurrency)
@@ -382,34 +391,34 @@ class Rootctl:
         selection_ = run.select(selection or SelectionSpec())
         # Read back (and verify) the journal before any session: nothing acts on a forged entry.
         unfinished = unfinished_steps(self.journal, [a.id for a in selection_.targets])
-        report = _audit(run, selection_, progress, None)
+        report = _audit(run, selection_, progress, None, processes)
         plan = plan_deletion(
             report, only=kinds, exceptions=rules.active_exceptions(when), unfinished=unfinished
         )
         return PlannedDeletion(plan, why, notes, run)
 
     def delete(
-        self, planned: PlannedDeletion, *, progress: ProgressFactory | None = None
+        self,
+        planned: PlannedDeletion,
+        *,
+        progress: ProgressFactory | None = None,
+        processes: int | str | None = None,
     ) -> DeletionRun:
         """Delete exactly the planned credentials, verify each account with a fresh audit,
         journal every step. Accounts with nothing left to delete only journal what earlier
         runs were found to have done."""
-        from rootctl.credentials.delete import delete_planned, record_plans
+        from rootctl import processes as workers
+        from rootctl.credentials.delete import record_plans
         from rootctl.credentials.plan import COMMAND
 
+        workers.check_processes(processes)
         run = planned.run or self.run(COMMAND, planned.reason)
         run.check_tasks(Task.AUDIT, Task.DELETE, reason=_reason(planned.reason, False))
         if not planned.plan.changes:
             record_plans(planned.plan, run.recorder)  # reconciled steps; no AWS call
             return DeletionRun(planned, (), run.recorder.run_id)
         with _phase(progress, len(planned.plan.changes), "Deleting root credentials") as bar:
-            results = delete_planned(
-                run.broker,
-                planned.plan,
-                run.recorder,
-                concurrency=run.concurrency,
-                progress=bar,
-            )
+            results = workers.delete(run, planned.plan, processes, bar)
         return DeletionRun(planned, tuple(results), run.recorder.run_id)
 
     def deletion_plan_document(self, planned: PlannedDeletion) -> DeletionPlanDocument:
@@ -430,6 +439,7 @@ class Rootctl:
         max_age: timedelta | None = None,
         concurrency: int | None = None,
         progress: ProgressFactory | None = None,
+        processes: int | str | None = None,
     ) -> PlannedDeletion:
         """A saved plan, re-audited: applied exactly or not at all. StalePlanError (exit 2)
         when it was edited, is older than `max_age`, or an account's credentials, the
@@ -443,7 +453,9 @@ class Rootctl:
             to_delete_plan,
         )
         from rootctl.documents.saved import DEFAULT_MAX_AGE
+        from rootctl.processes import check_processes
 
+        check_processes(processes)
         source = "plan"
         if isinstance(saved, (str, Path)):
             source = str(saved)
@@ -460,7 +472,7 @@ class Rootctl:
         spec = SelectionSpec(accounts=tuple(a.account_id for a in saved.accounts))
         selection = run.select(spec)
         unfinished_steps(self.journal, spec.accounts)  # the journal verifies before any session
-        audit = _audit(run, selection, progress, None)
+        audit = _audit(run, selection, progress, None, processes)
         check_deletion_plan(
             saved,
             audit,
@@ -830,10 +842,15 @@ def _audit(
     selection: Selection,
     progress: ProgressFactory | None,
     on_result: Callable[[Account, AccountAudit], None] | None,
+    processes: int | str | None = None,
 ) -> AuditReport:
     run.inventory  # noqa: B018 -- read the organization before the bar appears
     with _phase(progress, len(selection.targets), "Auditing root credentials") as bar:
-        return run.audit(selection, bar, on_result)
+        if processes is None:
+            return run.audit(selection, bar, on_result)
+        from rootctl import processes as workers
+
+        return workers.audit(run, selection, processes, bar, on_result)
 
 
 def _reason(reason: str | None, dry_run: bool) -> str:

@@ -60,7 +60,9 @@ class RunGate(Generic[R]):
     `endpoint_failed(result)` tells an account that failed on the endpoint; `limit` of them
     in a row (in completion order; any other result resets the count) close the gate.
     `check()` (optional) is polled for a run-level reason to stop (a broken journal).
-    `close` may be called from any thread; the first reason wins.
+    `close` may be called from any thread; the first reason wins. `on_close(reason)`
+    (optional) hears that first reason once: a worker process tells its parent, which stops
+    the other workers (rootctl.processes).
     """
 
     def __init__(
@@ -68,12 +70,14 @@ class RunGate(Generic[R]):
         limit: int,
         endpoint_failed: Callable[[R], bool],
         check: Callable[[], str | None] | None = None,
+        on_close: Callable[[str], None] | None = None,
     ) -> None:
         if limit < 1:
             raise ValueError("a circuit breaker needs a limit of at least 1")
         self.limit = limit
         self._endpoint_failed = endpoint_failed
         self._check = check
+        self._on_close = on_close
         self._consecutive = 0
         self._reason: str | None = None
         self._lock = threading.Lock()
@@ -84,9 +88,10 @@ class RunGate(Generic[R]):
         concurrency: int,
         endpoint_failed: Callable[[R], bool],
         check: Callable[[], str | None] | None = None,
+        on_close: Callable[[str], None] | None = None,
     ) -> RunGate[R]:
         """The documented rule: `BREAKER_WAVES x concurrency` endpoint failures in a row."""
-        return cls(BREAKER_WAVES * concurrency, endpoint_failed, check)
+        return cls(BREAKER_WAVES * concurrency, endpoint_failed, check, on_close)
 
     @property
     def reason(self) -> str | None:
@@ -103,8 +108,11 @@ class RunGate(Generic[R]):
 
     def close(self, reason: str) -> None:
         with self._lock:
-            if self._reason is None:
-                self._reason = reason
+            if self._reason is not None:
+                return
+            self._reason = reason
+        if self._on_close is not None:
+            self._on_close(reason)
 
     def observe(self, result: R) -> None:
         """Count one settled account (calling thread only)."""

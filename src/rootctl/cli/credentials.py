@@ -78,6 +78,17 @@ def concurrency_option(fn: F) -> F:
     )(fn)
 
 
+def processes_option(fn: F) -> F:
+    return click.option(
+        "--processes",
+        default="1",
+        show_default=True,
+        metavar="N|auto",
+        help="Worker processes, each with --concurrency threads (auto: one per 250 accounts, "
+        "at most one per CPU). Past one interpreter's lock for large organizations.",
+    )(fn)
+
+
 def parse_selection(
     accounts: tuple[str, ...],
     ous: tuple[str, ...],
@@ -134,6 +145,7 @@ def _err(message: str) -> None:
     help=f"Exit {EXIT_FINDINGS} when any account has root credentials (for scheduled checks).",
 )
 @concurrency_option
+@processes_option
 @config_option
 @journal_option
 @click.pass_context
@@ -147,6 +159,7 @@ def audit(
     out_path: Path | None,
     fail_on_findings: bool,
     concurrency: int,
+    processes: str,
     config_path: Path | None,
     journal_path: Path | None,
 ) -> None:
@@ -157,17 +170,19 @@ def audit(
     """
     from rootctl.fanout import check_concurrency
     from rootctl.outputs import check_output, guarded_stdout, open_output
+    from rootctl.processes import check_processes
     from rootctl.reports import writer_for
 
     spec = parse_selection(accounts, ous, exclude, exclude_ous)
     check_concurrency(concurrency)
+    workers = check_processes(processes)
     writer = writer_for("audit", output)
     if out_path is not None:
         check_output(out_path)
     rc = runtime(ctx, config=config_path, journal=journal_path)
     if out_path is not None:
         check_output(out_path, protected=[rc.journal.path])  # before any session
-    report = rc.audit(spec, concurrency=concurrency, progress=_progress(output))
+    report = rc.audit(spec, concurrency=concurrency, progress=_progress(output), processes=workers)
     refusal = _feature_refusal(rc, report)
     if refusal is not None and output == "table" and out_path is None:
         # One line instead of the same refusal in every row; JSON keeps every account.
@@ -231,6 +246,7 @@ def audit_exit_code(report: AuditReport, fail_on_findings: bool) -> int:
 @change_options
 @output_option("table", "json")
 @concurrency_option
+@processes_option
 @config_option
 @journal_option
 @click.pass_context
@@ -249,6 +265,7 @@ def delete_credentials(
     yes: bool,
     output: str,
     concurrency: int,
+    processes: str,
     config_path: Path | None,
     journal_path: Path | None,
 ) -> None:
@@ -260,6 +277,7 @@ def delete_credentials(
     from rootctl.documents.saved import parse_max_age
     from rootctl.fanout import check_concurrency
     from rootctl.outputs import check_output
+    from rootctl.processes import check_processes
 
     spec = parse_selection(accounts, ous, exclude, exclude_ous)
     kinds = parse_only(only)
@@ -271,6 +289,7 @@ def delete_credentials(
     reason_text = require_reason(reason, dry_run or saving)
     limit = parse_max_age(max_age)
     check_concurrency(concurrency)
+    workers = check_processes(processes)
     require_tty_or_yes(yes, dry_run or saving)
     rc = runtime(ctx, config=config_path, journal=journal_path)
     if plan_out is not None:
@@ -278,7 +297,12 @@ def delete_credentials(
     progress = _progress(output)
     if plan_in is not None:
         planned = rc.saved_deletion_plan(
-            plan_in, reason=reason_text, max_age=limit, concurrency=concurrency, progress=progress
+            plan_in,
+            reason=reason_text,
+            max_age=limit,
+            concurrency=concurrency,
+            progress=progress,
+            processes=workers,
         )
     else:
         planned = rc.plan_deletion(
@@ -288,6 +312,7 @@ def delete_credentials(
             dry_run=dry_run or saving,
             concurrency=concurrency,
             progress=progress,
+            processes=workers,
         )
     for note in planned.notes:
         _err(f"note: {clean(note)}")
@@ -304,7 +329,7 @@ def delete_credentials(
         f"Delete {planned.steps} root credentials in {planned.changes} accounts?", yes
     ):
         raise click.Abort()
-    done = rc.delete(planned, progress=progress)
+    done = rc.delete(planned, progress=progress, processes=workers)
     ctx.exit(_report_deletion(planned, done, output, console_out))
 
 

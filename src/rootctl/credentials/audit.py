@@ -6,7 +6,7 @@ shared pool (`read.py`). An account that fails becomes an error result; the run 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -132,28 +132,72 @@ def audit_accounts(
 ) -> AuditReport:
     """Audit every target of `selection` concurrently; skipped accounts are reported too."""
     generated_at = datetime.now(UTC)
-    workers = READS_PER_ACCOUNT * min(concurrency, max(1, len(selection.targets)))
-    gate: RunGate[AccountAudit] = RunGate.for_concurrency(
-        concurrency, lambda audit: endpoint_failed(audit.error)
+    audits = audit_targets(
+        broker,
+        selection.targets,
+        concurrency=concurrency,
+        progress=progress,
+        on_result=on_result,
     )
+    return audit_report(
+        audits,
+        selection,
+        organization_id=organization_id,
+        operator=operator,
+        generated_at=generated_at,
+    )
+
+
+def audit_gate(
+    concurrency: int, on_close: Callable[[str], None] | None = None
+) -> RunGate[AccountAudit]:
+    """The audit's circuit breaker: endpoint failures in a row stop the run."""
+    return RunGate.for_concurrency(
+        concurrency, lambda audit: endpoint_failed(audit.error), on_close=on_close
+    )
+
+
+def audit_targets(
+    broker: RootSessionBroker,
+    targets: Sequence[Account],
+    *,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    progress: ProgressLike | None = None,
+    on_result: Callable[[Account, AccountAudit], None] | None = None,
+    gate: RunGate[AccountAudit] | None = None,
+) -> list[AccountAudit]:
+    """One audit per target, in input order (in this process, or one worker's share)."""
+    workers = READS_PER_ACCOUNT * min(concurrency, max(1, len(targets)))
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="audit-read") as pool:
-        audits = run_over_accounts(
-            selection.targets,
+        return run_over_accounts(
+            targets,
             lambda account: audit_account(broker, account, pool),
             on_exception=lambda account, exc: error_audit(account, account_error(exc)),
             concurrency=concurrency,
             on_result=on_result,
             progress=progress,
-            gate=gate,
+            gate=gate or audit_gate(concurrency),
             on_not_started=lambda account, why: error_audit(account, not_attempted(why)),
         )
-    audits.extend(skipped_audit(s.account, s.reason) for s in selection.skipped)
-    audits.sort(key=lambda a: (a.ou_path, a.account_name, a.account_id))
+
+
+def audit_report(
+    audits: Sequence[AccountAudit],
+    selection: Selection,
+    *,
+    organization_id: str,
+    operator: str,
+    generated_at: datetime,
+) -> AuditReport:
+    """The report: every target's audit plus the skipped accounts, in a stable order."""
+    rows = list(audits)
+    rows.extend(skipped_audit(s.account, s.reason) for s in selection.skipped)
+    rows.sort(key=lambda a: (a.ou_path, a.account_name, a.account_id))
     return AuditReport(
         generated_at=generated_at,
         organization_id=organization_id,
         operator=operator,
-        accounts=tuple(audits),
+        accounts=tuple(rows),
     )
 
 

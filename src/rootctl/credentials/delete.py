@@ -21,7 +21,7 @@ journaled is never used.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
@@ -162,27 +162,59 @@ def delete_planned(
     docstring): `run_problem` then says why, in one line.
     """
     record_plans(plan, recorder)
-    gate: RunGate[AccountDeletion] = RunGate.for_concurrency(
-        concurrency, lambda result: endpoint_failed(result.error), check=recorder.problem
+    return delete_accounts(
+        broker,
+        plan.changes,
+        recorder,
+        concurrency=concurrency,
+        progress=progress,
+        on_result=on_result,
     )
+
+
+def deletion_gate(
+    concurrency: int, recorder: Recorder, on_close: Callable[[str], None] | None = None
+) -> RunGate[AccountDeletion]:
+    """The deletion's gate: endpoint failures in a row, or a journal that broke."""
+    return RunGate.for_concurrency(
+        concurrency,
+        lambda result: endpoint_failed(result.error),
+        check=recorder.problem,
+        on_close=on_close,
+    )
+
+
+def delete_accounts(
+    broker: RootSessionBroker,
+    changes: Sequence[AccountPlan],
+    recorder: Recorder,
+    *,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    progress: ProgressLike | None = None,
+    on_result: Callable[[AccountPlan, AccountDeletion], None] | None = None,
+    gate: RunGate[AccountDeletion] | None = None,
+) -> list[AccountDeletion]:
+    """Delete and verify the accounts of plans already journaled (`record_plans`): in this
+    process, or one worker's share (rootctl.processes)."""
+    stop = gate or deletion_gate(concurrency, recorder)
 
     def on_exception(account: AccountPlan, exc: BaseException) -> AccountDeletion:
         if isinstance(exc, RootctlError):
             # The operator's setup (credentials expired mid-run, say), raised before the
             # account's first change: every account would fail the same way, so stop.
-            gate.close(str(exc))
+            stop.close(str(exc))
             error = ErrorInfo(type(exc).__name__, str(exc))
             return AccountDeletion(account, "error", _skipped(account), error=error)
         return AccountDeletion(account, "error", error=ErrorInfo.from_exception(exc))
 
     return run_over_accounts(
-        plan.changes,
+        changes,
         lambda account: delete_account(broker, account, recorder),
         on_exception=on_exception,
         concurrency=concurrency,
         on_result=on_result,
         progress=progress,
-        gate=gate,
+        gate=stop,
         on_not_started=lambda account, why: AccountDeletion(
             account, "error", _skipped(account), error=not_attempted(why)
         ),
