@@ -37,6 +37,8 @@ class Backend:
     open: Callable[..., Journal]
     edit: Callable[[int, str, str], None]  # entry id, field, new text
     drop: Callable[[int], None]  # delete entry id
+    wipe: Callable[[], None]  # delete every entry, the head and the schema record
+    set_head: Callable[[int, str], None]  # move the head record (count, hash)
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +71,18 @@ def _sqlite(tmp_path: Path) -> Backend:
             conn.execute("DELETE FROM entries WHERE id = ?", (entry_id,))
         conn.close()
 
-    return Backend("sqlite", lambda **kw: open_journal(path, **kw), edit, drop)
+    def wipe() -> None:
+        with sqlite3.connect(path) as conn:
+            conn.execute("DELETE FROM entries")
+            conn.execute("DELETE FROM head")
+        conn.close()
+
+    def set_head(count: int, digest: str) -> None:
+        with sqlite3.connect(path) as conn:
+            conn.execute("UPDATE head SET count = ?, hash = ?", (count, digest))
+        conn.close()
+
+    return Backend("sqlite", lambda **kw: open_journal(path, **kw), edit, drop, wipe, set_head)
 
 
 def _dynamodb(sb: Sandbox) -> Backend:
@@ -92,7 +105,27 @@ def _dynamodb(sb: Sandbox) -> Backend:
     def drop(entry_id: int) -> None:
         ddb.delete_item(TableName=table, Key=key(entry_id))
 
-    return Backend("dynamodb", lambda **kw: open_journal(f"dynamodb://{table}", **kw), edit, drop)
+    def wipe() -> None:
+        for item in ddb.scan(TableName=table)["Items"]:
+            ddb.delete_item(TableName=table, Key={"pk": item["pk"], "sk": item["sk"]})
+
+    def set_head(count: int, digest: str) -> None:
+        ddb.update_item(
+            TableName=table,
+            Key={"pk": {"S": "head"}, "sk": {"N": "0"}},
+            UpdateExpression="SET #c = :c, #h = :h",
+            ExpressionAttributeNames={"#c": "count", "#h": "hash"},
+            ExpressionAttributeValues={":c": {"N": str(count)}, ":h": {"S": digest}},
+        )
+
+    return Backend(
+        "dynamodb",
+        lambda **kw: open_journal(f"dynamodb://{table}", **kw),
+        edit,
+        drop,
+        wipe,
+        set_head,
+    )
 
 
 @pytest.fixture(params=["sqlite", "dynamodb"])

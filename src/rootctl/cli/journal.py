@@ -199,6 +199,13 @@ def _anchor_ref(ctx: click.Context, param: click.Parameter, value: str | None) -
     help="Also fail unless the chain holds the head stored there (written by the Lambda "
     "after each run, or by `journal head --to`): detects a rewrite of the whole journal.",
 )
+@click.option(
+    "--since-anchor",
+    is_flag=True,
+    help="With --anchor: trust the anchor and verify only from it (its entry must still "
+    "have its hash, every later entry must chain from it): reads the entries since the "
+    "anchor, not the whole journal. Entries before it are not checked.",
+)
 @output_option("table", "json")
 @journal_option
 @click.pass_context
@@ -207,6 +214,7 @@ def verify(
     journal_path: Path | None,
     expect_head: str | None,
     anchor: AnchorRef | None,
+    since_anchor: bool,
     output: str,
 ) -> None:
     """Check every hash and link; exit 1 naming the first edited, deleted or reordered entry.
@@ -217,20 +225,54 @@ def verify(
     """
     from rootctl.outputs import write_stdout
 
+    if since_anchor and (anchor is None or expect_head is not None):
+        raise UsageError(
+            "--since-anchor needs --anchor (and no --expect-head): it verifies from the "
+            "anchor stored there"
+        )
     opened = _open(ctx, journal_path)
-    if anchor is not None:
-        expect_head = _anchored_head(ctx, anchor, expect_head)
-    result = opened.verify(expect_head)
+    since: dict[str, Any] | None = None
+    if since_anchor:
+        assert anchor is not None
+        result, since = _verify_since(ctx, opened, anchor)
+    else:
+        if anchor is not None:
+            expect_head = _anchored_head(ctx, anchor, expect_head)
+        result = opened.verify(expect_head)
     if output == "json":
         fields = ("ok", "entries", "first_bad_id", "problem", "head_hash")
         document = {name: getattr(result, name) for name in fields}
+        if since is not None:
+            document["since_anchor"] = since
         write_stdout(json.dumps(document, indent=2) + "\n")
+    elif result.ok and since is not None:
+        write_stdout(
+            f"ok: {since['checked']} entries after the anchor (entry {since['entries']}) "
+            f"chain from it, {result.entries} in all; head {result.head_hash}\n"
+        )
     elif result.ok:
         anchored = " (contains the expected head)" if expect_head else ""
         write_stdout(
             f"ok: {result.entries} entries, chain intact{anchored}; head {result.head_hash}\n"
         )
     _fail_unless_ok(ctx, result)
+
+
+def _verify_since(
+    ctx: click.Context, opened: Journal, anchor: AnchorRef
+) -> tuple[VerifyResult, dict[str, Any]]:
+    """Verify from the anchor stored at `anchor` (a missing one is exit 2 here)."""
+    from rootctl.journal.anchor import verify_from_anchor
+
+    done = verify_from_anchor(opened, anchor, _factory(ctx), missing_ok=False)
+    assert done.anchor is not None
+    since = {
+        "anchor": str(anchor),
+        "entries": done.anchor.entries,
+        "head": done.anchor.head,
+        "checked": done.checked,
+    }
+    return done.result, since
 
 
 def _anchored_head(ctx: click.Context, anchor: AnchorRef, expect_head: str | None) -> str | None:

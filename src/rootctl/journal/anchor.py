@@ -8,6 +8,12 @@ entry the chain must still hold. `journal verify --anchor REF` reads it and veri
 The anchor is `{"entries": N, "head": HASH}`, exactly what `rootctl journal head` prints.
 References: `ssm://NAME` (`ssm:///rootctl/journal-head` for a path-style name) and
 `s3://BUCKET/KEY`.
+
+Trusted the other way round, an anchor also makes verification cheap: `verify_from_anchor`
+checks that entry N still holds HASH and that every entry after it chains from it
+(`Journal.verify_since`), reading only those entries; `advance_anchor` then stores the new
+head. The Lambda does both around each run (before acting, after), so each invocation
+verifies the entries since the last one instead of the whole journal (docs/journal.md).
 """
 
 from __future__ import annotations
@@ -21,6 +27,8 @@ from rootctl.errors import RootctlError, UsageError
 
 if TYPE_CHECKING:
     from rootctl.aws import SessionFactory
+    from rootctl.journal.backend import JournalBackend
+    from rootctl.journal.model import VerifyResult
 
 _HEX = re.compile(r"[0-9a-f]{64}")
 _SSM_NAME = re.compile(r"/?[A-Za-z0-9_.\-/]{1,1011}")
@@ -40,8 +48,14 @@ class AnchorRef:
         return f"ssm://{self.name}" if self.kind == "ssm" else f"s3://{self.name}/{self.key}"
 
 
+class AnchorMissing(UsageError):
+    """Nothing is stored at the anchor's reference yet."""
+
+
 @dataclass(frozen=True)
 class Anchor:
+    """Entry `entries` of the chain has hash `head` (entries 0: before the first entry)."""
+
     entries: int
     head: str
 
@@ -140,10 +154,9 @@ def _aws(ref: AnchorRef, call: Any, what: str = "anchor") -> Any:
     except ClientError as exc:
         code = exc.response.get("Error", {}).get("Code", "")
         if code in ("ParameterNotFound", "NoSuchKey", "NoSuchBucket", "404"):
-            raise UsageError(
-                f"anchor {ref} does not exist (nothing was anchored there yet)"
-            ) from None
-        raise UsageError(f"anchor {ref}: {classify(exc)}") from None
+            yet = " (nothing was anchored there yet)" if what == "anchor" else ""
+            raise AnchorMissing(f"{what} {ref} does not exist{yet}") from None
+        raise UsageError(f"{what} {ref}: {classify(exc)}") from None
     except RootctlError:
         raise
     except Exception as exc:
@@ -151,3 +164,62 @@ def _aws(ref: AnchorRef, call: Any, what: str = "anchor") -> Any:
         if error is None:
             raise
         raise UsageError(f"{what} {ref}: {error}") from None
+
+
+@dataclass(frozen=True)
+class AnchoredVerify:
+    """What `verify_from_anchor` did: the result, and the anchor it started from (None:
+    there was none yet, so the whole chain was verified)."""
+
+    result: VerifyResult
+    anchor: Anchor | None
+
+    @property
+    def mode(self) -> str:
+        return "full" if self.anchor is None else "since-anchor"
+
+    @property
+    def checked(self) -> int:
+        """Entries verified: those after the anchor (all of them on a full verify)."""
+        return self.result.entries - (self.anchor.entries if self.anchor else 0)
+
+
+def verify_from_anchor(
+    journal: JournalBackend, ref: AnchorRef, factory: SessionFactory, *, missing_ok: bool
+) -> AnchoredVerify:
+    """Verify the journal from the anchor stored at `ref` (O(entries since it)).
+
+    A missing anchor is bad input unless `missing_ok` (the first run of a deployment):
+    then the whole chain is verified.
+    """
+    try:
+        anchor: Anchor | None = read_anchor(ref, factory)
+    except AnchorMissing:
+        if not missing_ok:
+            raise
+        anchor = None
+    result = journal.verify() if anchor is None else journal.verify_since(anchor)
+    return AnchoredVerify(result, anchor)
+
+
+def advance_anchor(
+    journal: JournalBackend, ref: AnchorRef, since: Anchor | None, factory: SessionFactory
+) -> tuple[VerifyResult, bool]:
+    """Verify from `since` (None: the whole chain) and store the new head at `ref`.
+
+    Not stored (False) when the anchor there is already at or past this head: runs that
+    overlap (shards) may finish in any order, and an anchor only moves forward. Two
+    writers racing between that read and the put can still leave the earlier head; an
+    earlier head is still a true anchor, only a longer verify for the next run.
+    """
+    result = journal.verify() if since is None else journal.verify_since(since)
+    if not result.ok:
+        return result, False
+    try:
+        stored: Anchor | None = read_anchor(ref, factory)
+    except AnchorMissing:
+        stored = None
+    if stored is not None and stored.entries >= result.entries:
+        return result, False
+    write_anchor(ref, Anchor(result.entries, result.head_hash), factory)
+    return result, True

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from types import TracebackType
 
     from rootctl.aws import SessionFactory
+    from rootctl.journal.anchor import Anchor
     from rootctl.journal.model import JournalEntry, StoredEntry, VerifyResult
     from rootctl.journal.store import Journal
 
@@ -112,6 +113,10 @@ class JournalBackend(Protocol):
     def verified_entry(self, entry_id: int) -> StoredEntry: ...
 
     def verify(self, expect_head: str | None = None) -> VerifyResult: ...
+
+    def verify_since(self, anchor: Anchor) -> VerifyResult:
+        """Verify from a trusted anchor: its entry and those after it only."""
+        ...
 
     def export_jsonl(self, out: IO[str]) -> int: ...
 

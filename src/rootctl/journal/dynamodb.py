@@ -49,10 +49,11 @@ from rootctl.journal.store import (
     now_stamp,
     prepare_values,
 )
-from rootctl.journal.verify import Head, Row, head_of, verify_rows
+from rootctl.journal.verify import Head, Row, head_of, verify_rows, verify_since
 
 if TYPE_CHECKING:
     from rootctl.aws import SessionFactory
+    from rootctl.journal.anchor import Anchor
 
 ENTRY, HEAD, META = "entry", "head", "meta"
 KEY_SCHEMA = {("pk", "HASH", "S"), ("sk", "RANGE", "N")}
@@ -384,13 +385,36 @@ class DynamoJournal(Journal):
         """
         return self._verify_items(expect_head)[1]
 
+    def verify_since(self, anchor: Anchor) -> VerifyResult:
+        """Verify from a trusted anchor (verify.verify_since): one Query from the anchor's
+        entry on (`sk >= N`), so the read costs the entries since the anchor."""
+        self._settle()  # a writer first moves a head a stopped writer left behind
+        head, rows = self._chain_from(max(anchor.entries, 1))
+
+        def later(from_id: int) -> builtins.list[Row | BadRow]:
+            return [r for r in rows if isinstance(r, BadRow) or r.id >= from_id]
+
+        return verify_since(rows, head, later, anchor.entries, anchor.head)
+
+    def _chain_from(self, first: int) -> tuple[Head | BadRow | None, builtins.list[Row | BadRow]]:
+        """The head and the entries from `first` on, as `_verify_items` reads them."""
+        head_item, items = self._head_and_items(first)
+        head = None if head_item is None else _head(head_item)
+        return head, [_row(item) for item in items]
+
+    def _head_and_items(
+        self, first: int
+    ) -> tuple[dict[str, Any] | None, builtins.list[dict[str, Any]]]:
+        head_item = self._get(HEAD, 0)
+        items = self._page(ENTRY, first)
+        if head_item is not None and first + len(items) - 1 == _count_of(head_item) + 1:
+            head_item = self._get(HEAD, 0)
+        return head_item, items
+
     def _verify_items(
         self, expect_head: str | None
     ) -> tuple[builtins.list[dict[str, Any]], VerifyResult]:
-        head_item = self._get(HEAD, 0)
-        items = self._page(ENTRY, 1)
-        if head_item is not None and len(items) == _count_of(head_item) + 1:
-            head_item = self._get(HEAD, 0)
+        head_item, items = self._head_and_items(1)
         head = None if head_item is None else _head(head_item)
         rows = [_row(item) for item in items]
 

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any, TypeVar
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 from rootctl.errors import RootctlError, UsageError
 from rootctl.journal.files import Fingerprint, check_journal_file, connect, create_new
@@ -39,7 +39,10 @@ from rootctl.journal.model import (
 from rootctl.journal.rows import MAX_ID, BadRow, check_id, decode
 from rootctl.journal.schema import COLUMNS, build_schema, schema_problem
 from rootctl.journal.scrub import scrub_text, scrub_value
-from rootctl.journal.verify import Head, Row, head_of, verify_rows
+from rootctl.journal.verify import Head, Row, head_of, verify_rows, verify_since
+
+if TYPE_CHECKING:
+    from rootctl.journal.anchor import Anchor
 
 # How long an append waits for another process's write before giving up.
 BUSY_TIMEOUT_SECONDS = 60.0
@@ -393,6 +396,22 @@ class Journal:
         chain: that proves nothing up to it was rewritten, even wholesale (docs/journal.md).
         """
         return self._read(lambda conn: _verify(conn, expect_head))
+
+    def verify_since(self, anchor: Anchor) -> VerifyResult:
+        """Verify from a trusted anchor: only its entry and those after it are read
+        (verify.verify_since; rootctl.journal.anchor says where anchors come from)."""
+
+        def work(conn: sqlite3.Connection) -> VerifyResult:
+            head = _head(conn.execute("SELECT count, hash FROM head WHERE one = 1").fetchone())
+            query = f"{_CHAIN} ORDER BY id"
+            rows = (_row(r) for r in conn.execute(query, (max(anchor.entries, 1),)))
+
+            def later(from_id: int) -> builtins.list[Row | BadRow]:
+                return [_row(r) for r in conn.execute(query, (from_id,))]
+
+            return verify_since(rows, head, later, anchor.entries, anchor.head)
+
+        return self._read(work)
 
 
 # Rows whose id is not an entry number sort apart from the chain (SQLite orders text after

@@ -10,6 +10,8 @@ entry at all (bad JSON, NULLs, wrong types; see `rows.py`) is reported as edited
 An anchor (`expect_head`, a hash kept elsewhere) proves the prefix up to it: the chain
 must verify and hold an entry with that hash. Since an entry's hash covers its id and
 every entry before it, finding it means nothing up to that entry was rewritten.
+`verify_since` uses that the other way round: trusting an anchor (id and hash) verified
+earlier, it reads only the anchor's entry and those after it.
 """
 
 from __future__ import annotations
@@ -56,7 +58,7 @@ def head_of(count: Any, digest: Any) -> Head | BadRow:
     return Head(count=count, hash=digest)
 
 
-def _bad(entries: int, entry_id: int, problem: str, head_hash: str) -> VerifyResult:
+def _bad(entries: int, entry_id: int | None, problem: str, head_hash: str) -> VerifyResult:
     return VerifyResult(
         ok=False, entries=entries, first_bad_id=entry_id, problem=problem, head_hash=head_hash
     )
@@ -73,10 +75,100 @@ def verify_rows(
     `later(n)` is called only when entry n's hash fails: it returns the rows from id n on
     (the store re-queries them), so a moved entry can be told from an edited one.
     """
-    expected_id = 1
-    prev_hash = GENESIS_HASH
-    prev_time = ""
-    count = 0
+    walked = _walk(rows, later, _Link(0, GENESIS_HASH, ""), expect_head)
+    if isinstance(walked, VerifyResult):
+        return walked
+    count, prev_hash, anchored = walked
+    result = _check_head(count, prev_hash, head)
+    if result.ok and not anchored:
+        return VerifyResult(
+            ok=False,
+            entries=count,
+            problem=f"no entry has the expected head hash {expect_head} "
+            "(the chain was rewritten, or this is another journal)",
+            head_hash=prev_hash,
+        )
+    return result
+
+
+def verify_since(
+    rows: Iterable[Row | BadRow],
+    head: Head | BadRow | None,
+    later: Callable[[int], Iterable[Row | BadRow]],
+    anchor_id: int,
+    anchor_hash: str,
+) -> VerifyResult:
+    """Verify from a trusted anchor: entry `anchor_id` must still hold `anchor_hash` (and
+    hash to it), and every entry after it must chain from it up to `head`.
+
+    `rows` start at entry `anchor_id` (id order); nothing before it is needed, so this
+    costs the entries since the anchor, not the whole journal. What it proves: the chain
+    up to the anchor is the one that was anchored (an entry's hash covers every entry
+    before it), and what follows links to it. Edits of entries before the anchor made
+    after it was written are invisible here; the full `verify` finds them.
+    """
+    if anchor_id == 0:
+        if anchor_hash != GENESIS_HASH:
+            problem = "the anchor names entry 0 with a hash other than the genesis hash"
+            return _bad(0, None, problem, anchor_hash)
+        return verify_rows(rows, head, later)
+    if isinstance(head, Head) and head.count < anchor_id:
+        return _bad(
+            head.count,
+            head.count + 1,
+            f"the journal's head is at entry {head.count}, before the anchor (entry "
+            f"{anchor_id}): the journal was truncated or rewritten",
+            anchor_hash,
+        )
+    it = iter(rows)
+    first = next(it, None)
+    if first is None or (isinstance(first, Row) and first.id != anchor_id):
+        return _bad(
+            anchor_id - 1,
+            anchor_id,
+            f"entry {anchor_id} (the anchor) is missing: the journal was truncated or rewritten",
+            anchor_hash,
+        )
+    if isinstance(first, BadRow):
+        return _bad(anchor_id - 1, anchor_id, first.describe(anchor_id), anchor_hash)
+    if first.hash != anchor_hash:
+        return _bad(
+            anchor_id - 1,
+            anchor_id,
+            f"entry {anchor_id} does not hold the anchor's hash: the journal was rewritten "
+            "(or this is another journal)",
+            anchor_hash,
+        )
+    if first.hash_as(anchor_id) != first.hash:
+        return _bad(anchor_id - 1, anchor_id, f"entry {anchor_id} was edited", anchor_hash)
+    walked = _walk(it, later, _Link(anchor_id, anchor_hash, first.time), None)
+    if isinstance(walked, VerifyResult):
+        return walked
+    count, prev_hash, _ = walked
+    return _check_head(count, prev_hash, head)
+
+
+@dataclass(frozen=True)
+class _Link:
+    """Where a walk starts: the entries before it, the last hash and time."""
+
+    count: int
+    hash: str
+    time: str
+
+
+def _walk(
+    rows: Iterable[Row | BadRow],
+    later: Callable[[int], Iterable[Row | BadRow]],
+    start: _Link,
+    expect_head: str | None,
+) -> VerifyResult | tuple[int, str, bool]:
+    """Check each row's id, hash, link and time from `start`; the first problem, or the
+    count, last hash and whether `expect_head` was seen."""
+    expected_id = start.count + 1
+    prev_hash = start.hash
+    prev_time = start.time
+    count = start.count
     anchored = expect_head is None
     for row in rows:
         if isinstance(row, BadRow):
@@ -111,16 +203,7 @@ def verify_rows(
         prev_hash = row.hash
         prev_time = row.time
         anchored = anchored or row.hash == expect_head
-    result = _check_head(count, prev_hash, head)
-    if result.ok and not anchored:
-        return VerifyResult(
-            ok=False,
-            entries=count,
-            problem=f"no entry has the expected head hash {expect_head} "
-            "(the chain was rewritten, or this is another journal)",
-            head_hash=prev_hash,
-        )
-    return result
+    return count, prev_hash, anchored
 
 
 def _check_head(count: int, last_hash: str, head: Head | BadRow | None) -> VerifyResult:
