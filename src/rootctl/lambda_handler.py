@@ -7,14 +7,21 @@ over `connect(...).enforce(...)`, as `rootctl enforce --yes` is:
 
 - environment: ROOTCTL_CONFIG (`ssm://NAME` or `s3://BUCKET/KEY`: the rootctl.yaml text),
   ROOTCTL_JOURNAL (`dynamodb://TABLE`: a Lambda's disk does not outlive it), optionally
-  ROOTCTL_ANCHOR (`ssm://NAME` or `s3://BUCKET/KEY`: the verified head, written after
-  each run) and ROOTCTL_REASON (journaled; default names the policy);
+  ROOTCTL_ANCHOR (`ssm://NAME` or `s3://BUCKET/KEY`: the verified head), ROOTCTL_REASON
+  (journaled; default names the policy), ROOTCTL_SECURITY_HUB (`true`/`false`: import
+  the findings, as `enforce --security-hub`) and ROOTCTL_NOTIFY_TOPIC (an SNS topic ARN:
+  the summary, as `enforce --notify-topic`); an empty value is the same as unset;
+- journal: with an anchor, the journal is verified from it before anything is done (the
+  entries since the last run, not the whole journal; no anchor stored yet: the whole
+  chain) and the new head is stored there after the run (rootctl.journal.anchor);
 - logs: one JSON object per line on stdout (CloudWatch Logs): one per account with an
   outcome (changed, kept, failed, finding), one per run; error texts are scrubbed like
   the journal's, and nothing else from a root session is logged;
 - result: the report's summary. Accounts that fail are in the summary and the logs; they
-  do not fail the invocation (a retry would redo the whole pass). A bad config, event,
-  journal or shard fails it, with one `"level": "ERROR"` line saying why, before any
+  do not fail the invocation (a retry would redo the whole pass), nor does a failed
+  Security Hub import or SNS publish after the pass (an ERROR line, `delivered` false,
+  exit_code 1). A bad config, environment, event, journal (one that does not verify from
+  its anchor) or shard fails it, with one `"level": "ERROR"` line saying why, before any
   change.
 """
 
@@ -33,7 +40,9 @@ if TYPE_CHECKING:
     from rootctl.api import Rootctl
     from rootctl.config import RootctlConfig
     from rootctl.enforce import EnforcementReport, EventScope
-    from rootctl.journal.anchor import AnchorRef
+    from rootctl.integrations.deliver import Delivery
+    from rootctl.integrations.sns import Topic
+    from rootctl.journal.anchor import Anchor, AnchorRef
     from rootctl.shards import Shard
 
 LAMBDA_SCHEMA = "rootctl.lambda/v1"
@@ -46,12 +55,15 @@ class InvocationError(RuntimeError):
 
 @dataclass(frozen=True)
 class Setup:
-    """What the environment names: where the config, journal and anchor live."""
+    """What the environment names: where the config, journal and anchor live, and where
+    findings go."""
 
     config: AnchorRef
     journal: str
     anchor: AnchorRef | None
     reason: str | None
+    security_hub: bool = False
+    notify_topic: Topic | None = None
 
 
 def handler(event: Any, context: Any) -> dict[str, Any]:
@@ -88,7 +100,34 @@ def read_setup(env: Any) -> Setup:
         journal=journal,
         anchor=parse_anchor_ref(anchor, "ROOTCTL_ANCHOR") if anchor else None,
         reason=env.get("ROOTCTL_REASON") or None,
+        security_hub=parse_flag(env.get("ROOTCTL_SECURITY_HUB"), "ROOTCTL_SECURITY_HUB"),
+        notify_topic=read_topic(env.get("ROOTCTL_NOTIFY_TOPIC")),
     )
+
+
+def parse_flag(value: str | None, name: str) -> bool:
+    """`true` or `false` (any case; unset or empty: false), as deploy/ writes them."""
+    text = (value or "").strip().lower()
+    if text in ("", "false"):
+        return False
+    if text == "true":
+        return True
+    raise UsageError(f"{name} must be true or false, not {str(value)[:40]!r}")
+
+
+def read_topic(value: str | None) -> Topic | None:
+    """ROOTCTL_NOTIFY_TOPIC: an SNS topic ARN, checked as `--notify-topic` checks it."""
+    from rootctl.integrations.sns import parse_topic
+
+    if not value or not value.strip():
+        return None
+    try:
+        return parse_topic(value)
+    except UsageError:
+        raise UsageError(
+            f"ROOTCTL_NOTIFY_TOPIC: {value[:120]!r} is not an SNS topic ARN "
+            "(arn:aws:sns:REGION:ACCOUNT:NAME)"
+        ) from None
 
 
 def parse_invocation(event: Any) -> tuple[EventScope, Shard | None]:
@@ -140,6 +179,7 @@ def _run(
     from rootctl.org.selection import SelectionSpec
     from rootctl.shards import shard_spec
 
+    start = _verify_before(rc, setup, log) if setup.anchor is not None else None
     spec: SelectionSpec | None = SelectionSpec()
     if shard is not None:
         spec = shard_spec(rc, SelectionSpec(), shard, event=scope)
@@ -149,7 +189,8 @@ def _run(
     report = rc.enforce(spec, event=scope, reason=setup.reason)
     for line in account_lines(report):
         log.line("WARN" if line["outcome"] in ("failed", "finding") else "INFO", "account", **line)
-    anchored = _anchor(rc, setup) if setup.anchor is not None else None
+    delivered = _deliver(rc, setup, report, log)
+    anchored = _anchor(rc, setup, start) if setup.anchor is not None else None
     result = {
         "schema": LAMBDA_SCHEMA,
         "run_id": report.run_id,
@@ -158,7 +199,8 @@ def _run(
         "scope": report.scope,
         "shard": str(shard) if shard is not None else None,
         "summary": report.summary(),
-        "exit_code": report.exit_code,
+        "exit_code": report.exit_code if delivered is None or delivered.ok else 1,
+        "delivered": None if delivered is None else _delivered(delivered),
         "anchor": anchored,
     }
     log.line("INFO", "run", **{k: v for k, v in result.items() if k != "schema"})
@@ -185,16 +227,70 @@ def account_lines(report: EnforcementReport) -> list[dict[str, Any]]:
     return [lines[k] for k in sorted(lines)]
 
 
-def _anchor(rc: Rootctl, setup: Setup) -> dict[str, Any]:
-    """Verify the journal and store its head outside the table (rootctl.journal.anchor)."""
-    from rootctl.journal.anchor import Anchor, write_anchor
+def _verify_before(rc: Rootctl, setup: Setup, log: JsonLog) -> Anchor | None:
+    """Refuse to act on a journal that does not verify from its anchor (one line); the
+    anchor the run started from (None: none stored yet, the whole chain was verified)."""
+    from rootctl.journal.anchor import verify_from_anchor
 
     assert setup.anchor is not None
-    result = rc.journal.verify()
+    done = verify_from_anchor(rc.journal, setup.anchor, rc.factory, missing_ok=True)
+    if not done.result.ok:
+        raise UsageError(
+            f"journal {setup.journal} does not verify from the anchor {setup.anchor} "
+            f"({done.result.problem}): nothing was done"
+        )
+    log.line(
+        "INFO",
+        "journal-verified",
+        mode=done.mode,
+        anchor=None if done.anchor is None else done.anchor.entries,
+        checked=done.checked,
+        entries=done.result.entries,
+    )
+    return done.anchor
+
+
+def _anchor(rc: Rootctl, setup: Setup, since: Anchor | None) -> dict[str, Any]:
+    """Verify the entries since the starting anchor and store the new head outside the
+    table (rootctl.journal.anchor.advance_anchor)."""
+    from rootctl.journal.anchor import advance_anchor
+
+    assert setup.anchor is not None
+    result, written = advance_anchor(rc.journal, setup.anchor, since, rc.factory)
     if not result.ok:
         raise UsageError(f"journal {setup.journal} does not verify after the run: {result.problem}")
-    write_anchor(setup.anchor, Anchor(result.entries, result.head_hash), rc.factory)
-    return {"to": str(setup.anchor), "entries": result.entries, "head": result.head_hash}
+    return {
+        "to": str(setup.anchor),
+        "entries": result.entries,
+        "head": result.head_hash,
+        "written": written,
+    }
+
+
+def _deliver(rc: Rootctl, setup: Setup, report: EnforcementReport, log: JsonLog) -> Delivery | None:
+    """Security Hub and SNS as configured (rootctl.integrations.deliver); failures are
+    ERROR lines, not a failed invocation: the pass ran and is journaled."""
+    from rootctl.integrations.deliver import deliver
+    from rootctl.journal.scrub import scrub_text
+
+    if not (setup.security_hub or setup.notify_topic):
+        return None
+    done = deliver(rc, report, security_hub=setup.security_hub, topic=setup.notify_topic)
+    for error in done.errors:
+        log.line("ERROR", "delivery-failed", error=scrub_text(error))
+    return done
+
+
+def _delivered(done: Delivery) -> dict[str, Any]:
+    hub = done.security_hub
+    return {
+        "ok": done.ok,
+        "security_hub": None
+        if hub is None
+        else {"imported": hub.imported, "archived": hub.archived, "refused": len(hub.failed)},
+        "sns_message_id": done.sns_message_id,
+        "sns_skipped": done.sns_skipped,
+    }
 
 
 class JsonLog:
