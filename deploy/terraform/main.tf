@@ -98,6 +98,7 @@ resource "aws_lambda_function" "rootctl" {
       ROOTCTL_JOURNAL      = "dynamodb://${aws_dynamodb_table.journal.name}"
       ROOTCTL_ANCHOR       = "ssm://${aws_ssm_parameter.anchor.name}"
       ROOTCTL_SECURITY_HUB = var.security_hub_enabled ? "true" : "false"
+      ROOTCTL_NOTIFY_TOPIC = var.notify_topic_arn == null ? "" : var.notify_topic_arn
     }
   }
   dead_letter_config {
@@ -185,9 +186,19 @@ data "aws_iam_policy_document" "function_state" {
   dynamic "statement" {
     for_each = var.security_hub_enabled ? [1] : []
     content {
-      sid       = "SecurityHub"
+      sid       = "SecurityHubImport"
       actions   = ["securityhub:BatchImportFindings"]
       resources = ["arn:${data.aws_partition.current.partition}:securityhub:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:product/${data.aws_caller_identity.current.account_id}/default"]
+    }
+  }
+  # GetFindings finds the earlier imports to update or archive; it reads only this
+  # account's own hub, so "*" reaches nothing more (docs/deploy.md).
+  dynamic "statement" {
+    for_each = var.security_hub_enabled ? [1] : []
+    content {
+      sid       = "SecurityHubRead"
+      actions   = ["securityhub:GetFindings"]
+      resources = ["*"]
     }
   }
 }
@@ -199,6 +210,24 @@ resource "aws_iam_role_policy" "function_state" {
 }
 
 # -- events: accounts joining, and the scheduled fan-out -----------------------------------
+
+# In the IAM delegated administrator, Organizations' events reach this account only when
+# the management account forwards them (modules/forward-org-events): let it put them on
+# this region's default bus.
+resource "aws_cloudwatch_event_bus_policy" "org_events" {
+  count          = var.org_events_source_account_id == null ? 0 : 1
+  event_bus_name = "default"
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Sid       = "RootctlOrgEventsFromManagement"
+      Effect    = "Allow"
+      Principal = { AWS = "arn:${data.aws_partition.current.partition}:iam::${var.org_events_source_account_id}:root" }
+      Action    = "events:PutEvents"
+      Resource  = "arn:${data.aws_partition.current.partition}:events:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:event-bus/default"
+    }]
+  })
+}
 
 resource "aws_cloudwatch_event_rule" "joined" {
   name        = "${var.name}-account-joined"

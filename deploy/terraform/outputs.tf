@@ -19,3 +19,8 @@ output "state_machine_arn" {
 output "dead_letter_queue_url" {
   value = aws_sqs_queue.dlq.url
 }
+
+output "event_bus_arn" {
+  description = "This account's default event bus: target_event_bus_arn of modules/forward-org-events when deployed in the delegated administrator."
+  value       = "arn:${data.aws_partition.current.partition}:events:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:event-bus/default"
+}

@@ -34,15 +34,29 @@ variable "journal_table_name" {
 }
 
 variable "notify_topic_arn" {
-  description = "SNS topic told when an invocation fails (null: none)."
+  description = "SNS topic for each run's summary (ROOTCTL_NOTIFY_TOPIC) and failed invocations (null: none). Grants sns:Publish on it only."
   type        = string
   default     = null
+  validation {
+    condition     = var.notify_topic_arn == null || can(regex("^arn:aws(-cn|-us-gov)?:sns:[a-z]{2}(-[a-z]+)+-[0-9]:[0-9]{12}:[A-Za-z0-9_-]{1,256}(\\.fifo)?$", var.notify_topic_arn))
+    error_message = "notify_topic_arn is an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME)."
+  }
 }
 
 variable "security_hub_enabled" {
-  description = "Also send findings to Security Hub (grants securityhub:BatchImportFindings)."
+  description = "Also import findings into Security Hub (ROOTCTL_SECURITY_HUB; grants securityhub:BatchImportFindings on the account's default product and securityhub:GetFindings)."
   type        = bool
   default     = false
+}
+
+variable "org_events_source_account_id" {
+  description = "Deployed in the IAM delegated administrator: the management account's id, allowed to put the forwarded Organizations events on this account's default bus (modules/forward-org-events). null in the management account."
+  type        = string
+  default     = null
+  validation {
+    condition     = var.org_events_source_account_id == null || can(regex("^[0-9]{12}$", var.org_events_source_account_id))
+    error_message = "org_events_source_account_id is a 12-digit account id."
+  }
 }
 
 variable "shard_count" {
