@@ -783,15 +783,22 @@ class Rootctl:
         now: datetime | None = None,
         progress: ProgressFactory | None = None,
         watch_since: datetime | None = None,
+        organization: bool = True,
     ) -> EnforcementReport:
         """One idempotent reconcile pass of `root_credentials.policy` (rootctl.enforce).
 
-        Audit; under `delete`, delete what no active exception or open recovery window
+        First the organization sections of the config (features, delegated administrator,
+        guardrails), planned and made as `apply_org` does (journaled, then verified) under
+        `delete`, reported as findings otherwise; changes only the management account may
+        make are left pending with that account's id. If RootCredentialsManagement is still
+        off, the credentials part is skipped with the reason (`credentials_skipped`).
+        Then audit; under `delete`, delete what no active exception or open recovery window
         keeps (plan_deletion/delete: same journal and verification); under `report`, only
         findings. Recovery windows that have ended lose their password under either policy.
         `event` (rootctl.enforce.parse_event) narrows the pass to the account it names. The
         pass is journaled as one `enforce` entry (not on a dry run). `watch_since` adds the
-        root-usage watch (`watch`) to a full pass, sharing its cursor.
+        root-usage watch (`watch`) to a full pass, sharing its cursor. `organization=False`
+        reads the organization but changes nothing in it (shards other than the first).
         """
         from rootctl.enforce.reconcile import run_pass
 
@@ -804,6 +811,7 @@ class Rootctl:
             now=now,
             progress=progress,
             watch_since=watch_since,
+            organization=organization,
         )
 
     def watch(

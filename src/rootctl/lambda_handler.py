@@ -186,7 +186,12 @@ def _run(
     if spec is None:
         log.line("INFO", "run", shard=str(shard), note="the shard holds no account")
         return {"schema": LAMBDA_SCHEMA, "shard": str(shard), "summary": None, "exit_code": 0}
-    report = rc.enforce(spec, event=scope, reason=setup.reason)
+    report = rc.enforce(
+        spec,
+        event=scope,
+        reason=setup.reason,
+        organization=shard is None or shard.index == 1,  # one shard changes the organization
+    )
     for line in account_lines(report):
         log.line("WARN" if line["outcome"] in ("failed", "finding") else "INFO", "account", **line)
     delivered = _deliver(rc, setup, report, log)

@@ -39,6 +39,8 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     ),
     "enforce": (
         "rootctl.aws.session",
+        "rootctl.org.features",  # the organization part: read, then converge as apply does
+        "rootctl.org.apply",
         "rootctl.org.accounts",
         "rootctl.run",
         "rootctl.credentials.audit",

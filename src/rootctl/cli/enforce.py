@@ -110,7 +110,14 @@ def enforce(
         spec = narrowed
     if not dry_run and not confirm(f"Run the enforcement pass (policy: {policy})?", yes):
         raise click.Abort()
-    report = rc.enforce(spec, event=event, reason=reason, dry_run=dry_run, watch_since=watch_start)
+    report = rc.enforce(
+        spec,
+        event=event,
+        reason=reason,
+        dry_run=dry_run,
+        watch_since=watch_start,
+        organization=shard is None or shard.index == 1,  # one shard changes the organization
+    )
     if output == "json":
         json.dump(report.to_dict(), sys.stdout, indent=2, ensure_ascii=False)
         sys.stdout.write("\n")
@@ -223,6 +230,9 @@ def render(report: EnforcementReport) -> None:
         f"root credentials, {s['changed']} changed, {s['refused']} kept, {s['failed']} failed, "
         f"{s['findings']} findings"
     )
+    _render_organization(report)
+    if report.credentials_skipped is not None:
+        click.echo(f"  skipped  {clean(report.credentials_skipped)}")
     for c in report.changed:
         state = "verified" if c.verified else "not verified"
         click.echo(
@@ -233,6 +243,29 @@ def render(report: EnforcementReport) -> None:
     for f in report.failed:
         click.echo(f"  failed   {f.account_id}: {clean(f.error)}")
     for finding in report.findings:
-        click.echo(f"  finding  {finding.id}: {clean(finding.title)}")
+        if finding.type != "organization":  # shown as `org pending` lines above
+            click.echo(f"  finding  {finding.id}: {clean(finding.title)}")
     for note in report.notes:
         click.echo(f"note: {clean(note)}", err=True)
+
+
+def _render_organization(report: EnforcementReport) -> None:
+    """The organization part: one line per change made, pending (why) or failed (error)."""
+    org = report.organization
+    if org is None:
+        return
+    state = {True: "verified", False: "not converged", None: "nothing changed"}[org.verified]
+    features = org.enabled_features
+    shown = "unknown" if features is None else ", ".join(features) or "none"
+    click.echo(
+        f"  organization: {len(org.changed)} changed, {len(org.pending)} pending, "
+        f"{len(org.failed) + len(org.errors)} failed ({state}); features enabled: {shown}"
+    )
+    for item in org.changed:
+        click.echo(f"  org      changed {clean(item.describe())}")
+    for item in org.pending:
+        click.echo(f"  org      pending {clean(item.describe())}: {clean(item.why or '')}")
+    for item in org.failed:
+        click.echo(f"  org      failed  {clean(item.describe())}: {clean(item.error or '')}")
+    for error in org.errors:
+        click.echo(f"  org      error   {clean(error)}")

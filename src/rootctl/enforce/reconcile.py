@@ -13,7 +13,16 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from rootctl.config.models import CredentialPolicy
-from rootctl.enforce.report import Changed, EnforcementReport, Failed, Finding, Found, Refused
+from rootctl.enforce.organization import converge, credentials_blocker
+from rootctl.enforce.report import (
+    Changed,
+    EnforcementReport,
+    Failed,
+    Finding,
+    Found,
+    OrganizationPart,
+    Refused,
+)
 from rootctl.enforce.windows import RecoveryWindow, recovery_windows
 from rootctl.org.selection import SelectionSpec
 from rootctl.results import iso
@@ -50,8 +59,11 @@ def run_pass(
     now: datetime | None = None,
     progress: ProgressFactory | None = None,
     watch_since: datetime | None = None,
+    organization: bool = True,
 ) -> EnforcementReport:
-    """The pass behind `Rootctl.enforce` (see its docstring)."""
+    """The pass behind `Rootctl.enforce` (see its docstring): the organization first (the
+    credential tasks need its RootCredentialsManagement feature), then root credentials,
+    then the watch."""
     now = now or datetime.now(UTC)
     rules = rc.config.root_credentials
     policy = rules.policy
@@ -65,7 +77,10 @@ def run_pass(
     )
     spec = _narrow(selection or SelectionSpec(), event, report)
     if spec is not None:
-        _reconcile(rc, spec, report, why=why, now=now, progress=progress)
+        org = _organization(rc, run, report, organization=organization)
+        report.credentials_skipped = credentials_blocker(org, dry_run=dry_run)
+        if report.credentials_skipped is None:
+            _reconcile(rc, spec, report, why=why, now=now, progress=progress)
     if watch_since is not None:
         _watch(rc, run, spec, event, report, watch_since, now)
     if not dry_run:
@@ -80,6 +95,22 @@ def run_pass(
             },
         )
     return report
+
+
+def _organization(
+    rc: Rootctl, run: RunContext, report: EnforcementReport, *, organization: bool
+) -> OrganizationPart | None:
+    """Converge the organization sections of the config (features, guardrails) as `apply`
+    does, under policy `delete` only; otherwise report what differs."""
+    if report.dry_run:
+        hold = "dry run: not changed"
+    elif report.policy != str(CredentialPolicy.DELETE):
+        hold = f"root_credentials.policy: {report.policy}: not changed"
+    elif not organization:
+        hold = "this pass leaves organization changes to another (shard 1/N makes them)"
+    else:
+        hold = ""
+    return converge(rc, run.recorder, report, change=not hold, hold=hold)
 
 
 def _watch(

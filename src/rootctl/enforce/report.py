@@ -5,7 +5,10 @@ whether the fresh audit after the deletion confirmed it); `refused`: credentials
 place on purpose (an active exception, an open recovery window); `failed`: accounts it could
 not audit or clean; `findings`: what remains against the policy after the pass, each with a
 stable id (`<type>:<account id>`) so a scheduler or Security Hub can tell a new finding
-from one already known.
+from one already known. `organization`: the organization changes (features, guardrails) the
+pass made, left pending (and why) or failed, as `rootctl apply` would converge them (None
+when the config manages no organization section); `credentials_skipped`: why the root
+credentials part did not run (the feature AssumeRoot needs is not enabled).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ FindingType = Literal[
     "assume-root-caller",  # AssumeRoot by a principal not in root_sessions.allowed_callers
     "assume-root-task",  # AssumeRoot for a task not in root_sessions.allowed_tasks
     "root-session-outside-rootctl",  # an AssumeRoot session rootctl did not open
+    "organization",  # an organization change (feature, guardrail) the config states, not made
 ]
 
 
@@ -93,6 +97,63 @@ class Failed:
     error: str
 
 
+@dataclass(frozen=True)
+class OrgItem:
+    """One organization change: made, pending (with why, and the account that can make it)
+    or failed (with the AWS error)."""
+
+    kind: str
+    target: str
+    detail: str = ""
+    why: str | None = None
+    needs: str | None = None
+    error: str | None = None
+
+    def describe(self) -> str:
+        return f"{self.kind} {self.target}" + (f" ({self.detail})" if self.detail else "")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "target": self.target,
+            "detail": self.detail,
+            "why": self.why,
+            "needs": self.needs,
+            "error": self.error,
+        }
+
+
+@dataclass
+class OrganizationPart:
+    """The organization part of a pass: what `rootctl apply` would converge."""
+
+    management_account_id: str | None = None
+    caller_role: str | None = None
+    changed: list[OrgItem] = field(default_factory=list)
+    pending: list[OrgItem] = field(default_factory=list)
+    failed: list[OrgItem] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # the plan's errors, or a failed read
+    # True: a fresh read after the changes found nothing left; None: nothing made (or unread).
+    verified: bool | None = None
+    enabled_features: list[str] | None = None  # after the pass; None: could not be read
+
+    @property
+    def broken(self) -> bool:
+        return bool(self.failed or self.errors)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "management_account_id": self.management_account_id,
+            "caller_role": self.caller_role,
+            "changed": [i.to_dict() for i in self.changed],
+            "pending": [i.to_dict() for i in self.pending],
+            "failed": [i.to_dict() for i in self.failed],
+            "errors": list(self.errors),
+            "verified": self.verified,
+            "enabled_features": self.enabled_features,
+        }
+
+
 @dataclass
 class EnforcementReport:
     """What one pass found, changed, refused and failed, and the findings that remain."""
@@ -114,6 +175,8 @@ class EnforcementReport:
     # Accounts whose audit completed in this pass: only for these can a state finding of an
     # earlier pass (leftover credentials, an open recovery window) be called resolved.
     audited: list[str] = field(default_factory=list)
+    organization: OrganizationPart | None = None
+    credentials_skipped: str | None = None
 
     @property
     def finding_ids(self) -> list[str]:
@@ -122,8 +185,9 @@ class EnforcementReport:
 
     @property
     def exit_code(self) -> int:
-        """1 when an account failed, else 3 when findings remain, else 0 (compliant)."""
-        if self.failed:
+        """1 when an account or an organization change failed, else 3 when findings remain,
+        else 0 (compliant)."""
+        if self.failed or (self.organization is not None and self.organization.broken):
             return EXIT_FAILED
         return EXIT_FINDINGS if self.findings else EXIT_OK
 
@@ -133,6 +197,7 @@ class EnforcementReport:
         return {EXIT_OK: "ok", EXIT_FAILED: "error", EXIT_FINDINGS: "findings"}[self.exit_code]
 
     def summary(self) -> dict[str, int]:
+        org = self.organization
         return {
             "accounts": self.accounts,
             "found": len(self.found),
@@ -140,6 +205,9 @@ class EnforcementReport:
             "refused": len(self.refused),
             "failed": len(self.failed),
             "findings": len(self.findings),
+            "organization_changed": len(org.changed) if org else 0,
+            "organization_pending": len(org.pending) if org else 0,
+            "organization_failed": len(org.failed) + len(org.errors) if org else 0,
         }
 
     def to_dict(self) -> dict[str, Any]:
@@ -152,6 +220,8 @@ class EnforcementReport:
             "dry_run": self.dry_run,
             "scope": self.scope,
             "summary": self.summary(),
+            "organization": self.organization.to_dict() if self.organization else None,
+            "credentials_skipped": self.credentials_skipped,
             "found": [
                 {"account_id": f.account_id, "account_name": f.account_name, "kinds": list(f.kinds)}
                 for f in self.found

@@ -203,12 +203,34 @@ def apply_org(factory: SessionFactory, recorder: Recorder, run: OrgPlanRun) -> A
     return ApplyResult(results, after.changes)
 
 
-def _require_managed(config: RootctlConfig) -> None:
-    if (
+def apply_allowed(factory: SessionFactory, recorder: Recorder, run: OrgPlanRun) -> ApplyResult:
+    """`apply_org` for a caller that may not make every change (the IAM delegated
+    administrator in an enforcement pass): the changes it may make, in the plan's order, then
+    the same verification; the others stay in `pending` for the management account."""
+    from rootctl.org.apply import apply_changes
+
+    if run.plan.errors:
+        check_applicable(run)  # raises: a plan with errors is never applied
+    needing = run.plan.needing_management(run.state)
+    changes = [c for c in run.plan.changes if c not in needing]
+    if not changes:
+        return ApplyResult(pending=list(run.plan.changes))
+    results = apply_changes(changes, factory, recorder)
+    after = diff_org(run.config, _read(factory, run.config))
+    return ApplyResult(results, after.changes)
+
+
+def manages_organization(config: RootctlConfig) -> bool:
+    """True when the config states any organization section (plan/apply need one)."""
+    return not (
         config.centralize_root_access is None
         and config.delegated_administrator is None
         and not config.guardrails
-    ):
+    )
+
+
+def _require_managed(config: RootctlConfig) -> None:
+    if not manages_organization(config):
         raise UsageError(
             "the config manages nothing: set centralize_root_access, delegated_administrator or guardrails (docs/config.md)"
         )

@@ -56,6 +56,11 @@ REMEDIATION = {
         "sts:AssumeRoot was called for a task root_sessions.allowed_tasks does not allow: "
         "confirm it, then allow the task or narrow the caller's sts:TaskPolicyArn condition."
     ),
+    "organization": (
+        "The organization differs from rootctl.yaml (a feature, trusted access, the delegated "
+        "administrator or a guardrail): run rootctl enforce under root_credentials.policy: "
+        "delete, or rootctl apply, with the management account's credentials."
+    ),
     "root-session-outside-rootctl": (
         "A root session rootctl did not open: confirm who opened it (rootctl events shows its "
         "calls) and route privileged tasks through rootctl so they are journaled."

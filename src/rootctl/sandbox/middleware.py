@@ -375,6 +375,12 @@ class SandboxApp:
             return "throttle", _throttled(req)
         if error:
             return "error", _injected_error(req, internal)
+        refused = faults.fail_actions.get(req.action)
+        if refused:
+            status = 403 if "Denied" in refused else 400
+            return "error", error_response(
+                req, refused, f"Injected failure of {req.action}.", status
+            )
         if self.bucket is not None and not self.bucket.take():
             return "throttle", _throttled(req)
         if faults.error_rate > 0 and self.random.random() < faults.error_rate:

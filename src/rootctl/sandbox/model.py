@@ -223,6 +223,9 @@ class FaultConfig:
     throttle_rps: float = 0.0
     # account id -> error code AssumeRoot answers for that account (e.g. "AccessDenied").
     fail_assume_root: dict[str, str] = field(default_factory=dict)
+    # action -> error code every call of that action answers, before it is applied (e.g.
+    # {"EnableOrganizationsRootCredentialsManagement": "AccessDenied"}): deterministic.
+    fail_actions: dict[str, str] = field(default_factory=dict)
     seed: int | None = None
     # Every Nth API call (0: never) / these call numbers: an injected 500/503 (500 first,
     # then alternating), or a throttling error. Throttling wins when both pick a call.
@@ -274,6 +277,12 @@ class FaultConfig:
         ):
             raise ValueError(
                 f"fail_assume_root: must map account ids to error codes, got {_short(self.fail_assume_root)}"
+            )
+        if not isinstance(self.fail_actions, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) and v for k, v in self.fail_actions.items()
+        ):
+            raise ValueError(
+                f"fail_actions: must map action names to error codes, got {_short(self.fail_actions)}"
             )
         for name in ("lost_response_actions", "lost_response_accounts", "lost_response_kinds"):
             value = getattr(self, name)
