@@ -109,8 +109,11 @@ def watch(
     _sessions(rc, result, where, role, skip)
     targets = rc.run("watch").select(selection or SelectionSpec()).targets
     result.accounts = len(targets)
-    for account in targets:
-        _root_usage(rc.factory, account.id, result, where, role, skip)
+    usages = read_member_trails(
+        rc.factory, [a.id for a in targets], result.start, result.until, where, role, rc.concurrency
+    )
+    for usage in usages:  # the accounts' order, whatever order their reads finished in
+        _merge_usage(result, usage, skip)
     return result, cursor
 
 
@@ -194,35 +197,103 @@ def session_findings(session: SessionEvent, rules: Any) -> list[Finding]:
     return found
 
 
+@dataclass
+class AccountUsage:
+    """What one member account's trails held: real root use, or why they could not be read."""
+
+    account_id: str
+    found: list[tuple[Finding, datetime]] = field(default_factory=list)
+    error: str | None = None
+    endpoint_down: bool = False
+
+
+def read_member_trails(
+    factory: SessionFactory,
+    account_ids: Sequence[str],
+    start: datetime,
+    until: datetime,
+    where: tuple[str, ...],
+    role: str,
+    concurrency: int,
+) -> list[AccountUsage]:
+    """Every account's trails on the fan-out (bounded concurrency), one value per account in
+    the order given: an account that cannot be read is an error value, never an abort.
+
+    Throttling: each client retries it (botocore's adaptive mode), and AssumeRole into the
+    member role, the call every account starts with, backs off on top (`call_with_backoff`).
+    A run whose endpoint is down stops after `2 x concurrency` accounts in a row could not
+    reach it (`RunGate`): the others are "not attempted", as in audit.
+    """
+    from rootctl.fanout import RunGate, run_over_accounts
+
+    gate: RunGate[AccountUsage] = RunGate.for_concurrency(
+        concurrency, lambda usage: usage.endpoint_down
+    )
+    return run_over_accounts(
+        list(account_ids),
+        lambda account_id: _root_usage(factory, account_id, start, until, where, role),
+        on_exception=lambda account_id, exc: _failed_usage(account_id, role, exc),
+        concurrency=concurrency,
+        gate=gate,
+        on_not_started=lambda account_id, why: AccountUsage(
+            account_id, error=f"cannot read CloudTrail in {account_id}: not attempted: {why}"
+        ),
+    )
+
+
 def _root_usage(
     factory: SessionFactory,
     account_id: str,
-    result: WatchResult,
+    start: datetime,
+    until: datetime,
     where: tuple[str, ...],
     role: str,
-    skip: frozenset[str],
-) -> None:
+) -> AccountUsage:
     from botocore.exceptions import BotoCoreError, ClientError
 
-    from rootctl.errors import error_code
-
+    usage = AccountUsage(account_id)
+    seen: set[str] = set()
     try:
         credentials = _member_credentials(factory, account_id, role)
         for region in where:
             trail = factory.client("cloudtrail", credentials=credentials, region=region)
-            for event in _root_events(trail, result.start, result.until):
+            for event in _root_events(trail, start, until):
                 finding = usage_finding(event, account_id)
-                if finding is None or finding.key in result.seen:
+                if finding is None or finding.key is None or finding.key in seen:
                     continue
-                assert finding.key is not None
-                result.events += 1
-                result.seen[finding.key] = _time(event)
-                if finding.key not in skip:
-                    result.findings.append(finding)
+                seen.add(finding.key)
+                usage.found.append((finding, _time(event)))
     except (ClientError, BotoCoreError) as exc:
-        result.errors[account_id] = (
-            f"cannot read CloudTrail in {account_id} through role {role}: {error_code(exc)}"
-        )
+        return _failed_usage(account_id, role, exc)
+    return usage
+
+
+def _failed_usage(account_id: str, role: str, exc: BaseException) -> AccountUsage:
+    from rootctl.credentials.audit import endpoint_failed
+    from rootctl.errors import RootctlError, error_code
+    from rootctl.results import ErrorInfo
+
+    if isinstance(exc, RootctlError):
+        raise exc  # the operator's problem (rejected credentials), not this account's
+    return AccountUsage(
+        account_id,
+        error=f"cannot read CloudTrail in {account_id} through role {role}: {error_code(exc)}",
+        endpoint_down=endpoint_failed(ErrorInfo.from_exception(exc)),
+    )
+
+
+def _merge_usage(result: WatchResult, usage: AccountUsage, skip: frozenset[str]) -> None:
+    if usage.error is not None:
+        result.errors[usage.account_id] = usage.error
+        return
+    for finding, when in usage.found:
+        assert finding.key is not None
+        if finding.key in result.seen:
+            continue
+        result.events += 1
+        result.seen[finding.key] = when
+        if finding.key not in skip:
+            result.findings.append(finding)
 
 
 def usage_finding(event: dict[str, Any], account_id: str) -> Finding | None:
@@ -276,9 +347,13 @@ def _root_events(trail: Any, start: datetime, until: datetime) -> Iterator[dict[
 
 def _member_credentials(factory: SessionFactory, account_id: str, role: str) -> Credentials:
     from rootctl.aws import Credentials
+    from rootctl.aws.retry import call_with_backoff
 
-    response = factory.client("sts").assume_role(
-        RoleArn=f"arn:aws:iam::{account_id}:role/{role}", RoleSessionName=ROLE_SESSION
+    sts = factory.client("sts")
+    response = call_with_backoff(
+        lambda: sts.assume_role(
+            RoleArn=f"arn:aws:iam::{account_id}:role/{role}", RoleSessionName=ROLE_SESSION
+        )
     )
     return Credentials.from_response(response["Credentials"])
 
