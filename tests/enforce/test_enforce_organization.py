@@ -319,3 +319,23 @@ def test_organization_findings_export_with_the_central_root_control(
     assert f"rootctl/enforce/organization:{MANAGEMENT}:enable-feature:RootSessions" in text
     assert "2.1.1" in text  # CIS v7.0.0: root credentials management enabled
     assert json.loads(text)  # one JSON document, parseable
+
+
+def test_unreadable_scps_matter_only_when_guardrails_are_configured(
+    enabled_sandbox: Sandbox, tmp_path: Path
+) -> None:
+    sb, journal = enabled_sandbox, tmp_path / "journal.db"
+    # What a delegated administrator without organizations:ListPolicies meets.
+    sb.set_faults(FaultConfig(fail_actions={"ListPolicies": "AccessDeniedException"}))
+    code, doc = _enforce(sb, _config(tmp_path, "delete"), journal, "--yes")
+    assert code == 0, doc
+    assert doc["organization"]["errors"] == []
+    assert any("service control policies" in n for n in doc["notes"])
+    assert _holders(sb) == {PAYMENTS_PROD, DATA_PROD}
+
+    code, doc = _enforce(sb, _config(tmp_path, "delete", ORG + GUARDRAIL), journal, "--yes")
+    assert code == 1, doc
+    assert doc["organization"]["errors"] == [
+        "could not read service control policies: AccessDeniedException"
+    ]
+    assert doc["organization"]["changed"] == []  # a plan it cannot trust is not applied
