@@ -168,8 +168,13 @@ class Sandbox:
 
     def serve_in_thread(self) -> None:
         server = self._make_server()
+        # serve_forever polls for shutdown every poll_interval (socketserver's default 0.5 s):
+        # every stop() waited that long. 0.02 s makes stop() near-instant at ~50 idle wakeups/s.
         self._thread = threading.Thread(
-            target=server.serve_forever, name="rootctl-sandbox", daemon=True
+            target=server.serve_forever,
+            kwargs={"poll_interval": 0.02},
+            name="rootctl-sandbox",
+            daemon=True,
         )
         self._thread.start()
 
