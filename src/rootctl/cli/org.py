@@ -264,6 +264,8 @@ def apply(
     applied = rc.apply_org(run, reason=reason)
     _render_applied(applied)
     if not applied.ok:
+        if applied.failure is not None:
+            click.echo(f"error: {applied.failure}", err=True)
         ctx.exit(1)
     click.echo("Verified: the organization matches the configuration.")
 

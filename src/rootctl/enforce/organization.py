@@ -31,9 +31,6 @@ if TYPE_CHECKING:
 
 # The feature AssumeRoot needs for audit, delete and create-password sessions.
 CREDENTIALS_FEATURE = "RootCredentialsManagement"
-# How rootctl.org.features names an unreadable SCP listing in `OrgState.unknown` (the IAM
-# delegated administrator may lack organizations:ListPolicies).
-SCPS = "service control policies"
 
 
 def converge(
@@ -47,7 +44,7 @@ def converge(
     """Plan the organization against the config and, when `change`, make what the caller
     may make. `hold`: why nothing is changed when `change` is False (dry run, policy
     report, another shard). None when the config manages no organization section."""
-    from rootctl.org.service import manages_organization
+    from rootctl.org.service import manages_organization, unread_parts
 
     if not manages_organization(rc.config):
         return None
@@ -63,11 +60,11 @@ def converge(
     part.caller_role = state.caller_role
     part.enabled_features = _features(state)
     part.errors.extend(plan.errors)
-    for what in state.unknown:
-        if what.startswith(SCPS) and not rc.config.guardrails:
-            report.notes.append(f"could not read {what} (no guardrails configured: not needed)")
-        else:
-            part.errors.append(f"could not read {what}")
+    unread, unneeded = unread_parts(state, rc.config)  # the same rule as `apply`
+    report.notes.extend(
+        f"could not read {what} (no guardrails configured: not needed)" for what in unneeded
+    )
+    part.errors.extend(f"could not read {what}" for what in unread)
     needs = _needs(planned)
     if plan.errors:
         _hold(part, plan.changes, "not made: the organization plan has errors", needs)

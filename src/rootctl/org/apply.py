@@ -1,7 +1,12 @@
 """Make an organization plan's changes one by one, journaling each, stopping at the first failure.
 
 Organization changes depend on each other (features need trusted access), so unlike
-per-account work a failure stops the run: later changes would fail or be unsafe.
+per-account work a failure stops the run: later changes would fail or be unsafe. Any
+failure of a change stops it, not only an AWS error answer: a connection dropped in the
+middle of a change (the change may or may not have been made) is journaled as an error with
+its classified code (`rootctl.aws.errors.classify`: `EndpointError`, ...) and the later
+changes are `skipped` (not attempted), so the journal and the results say exactly what was
+tried. An exception that is no AWS or botocore error (a bug) is journaled too, then raised.
 """
 
 from __future__ import annotations
@@ -9,8 +14,6 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-
-from botocore.exceptions import ClientError
 
 from rootctl.org.features import IAM_PRINCIPAL
 from rootctl.org.plan import OrgChange
@@ -64,13 +67,15 @@ def apply_changes(
         if failed:
             results.append(OrgChangeResult(change, "skipped"))
             continue
+        bug: Exception | None = None
         try:
             _execute(change, org, iam, created)
             outcome: Outcome = "ok"
             error = None
-        except ClientError as exc:
-            outcome, error = "error", ErrorInfo.from_exception(exc)
+        except Exception as exc:  # noqa: BLE001 -- every failure is journaled (module docstring)
+            outcome, error = "error", error_info(exc)
             failed = True
+            bug = exc if _unclassified(exc) else None
         recorder.append(
             change.kind,
             outcome,
@@ -81,8 +86,32 @@ def apply_changes(
             after=change.after,
             error=f"{error.code}: {error.message}" if error else None,
         )
+        if bug is not None:
+            raise bug
         results.append(OrgChangeResult(change, outcome, error))
     return results
+
+
+def error_info(exc: BaseException) -> ErrorInfo:
+    """An AWS error answer keeps its own code (AccessDenied, ...); any other failure the
+    kind `classify` gives it (EndpointError, UsageError), else its class name."""
+    from botocore.exceptions import ClientError
+
+    from rootctl.aws.errors import classify
+    from rootctl.text import clean
+
+    if isinstance(exc, ClientError):
+        return ErrorInfo.from_exception(exc)
+    classified = classify(exc)
+    if classified is None:
+        return ErrorInfo(type(exc).__name__, clean(" ".join(str(exc).split()))[:500])
+    return ErrorInfo(type(classified).__name__, clean(" ".join(str(classified).split())))
+
+
+def _unclassified(exc: BaseException) -> bool:
+    from rootctl.aws.errors import classify
+
+    return classify(exc) is None
 
 
 def _execute(change: OrgChange, org: Any, iam: Any, created: dict[str, str]) -> None:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rootctl.documents.saved import DEFAULT_MAX_AGE, StalePlanError, check_saved_plan
-from rootctl.errors import UsageError
+from rootctl.errors import RootctlError, UsageError
 from rootctl.org.features import OrgState, read_account_status, read_state, require_central_caller
 from rootctl.org.plan import OrgChange, OrgPlan, diff_org
 
@@ -29,6 +29,17 @@ if TYPE_CHECKING:
 
 # The config sections an organization plan depends on (its config hash covers these only).
 ORG_CONFIG_SECTIONS = ("centralize_root_access", "delegated_administrator", "guardrails")
+# How rootctl.org.features names an unreadable SCP listing in `OrgState.unknown` (the IAM
+# delegated administrator may lack organizations:ListPolicies).
+SCPS = "service control policies"
+
+
+class PartialReadError(RootctlError):
+    """The organization was not read in full: a plan made from it is not applied (exit 1).
+
+    Not bad input: the caller lacks a read permission (or the read failed), and a change
+    planned from what is missing (an SCP not seen) could duplicate or undo what exists.
+    """
 
 
 @dataclass(frozen=True)
@@ -47,6 +58,21 @@ class ApplyResult:
 
     results: list[OrgChangeResult] = field(default_factory=list)
     pending: list[OrgChange] = field(default_factory=list)
+    # Why the verification read could not run after a failed change (None: it ran).
+    unverified: str | None = None
+
+    @property
+    def failure(self) -> str | None:
+        """One line for a failed run: the failed change, its error, what was not attempted."""
+        failed = next((r for r in self.results if r.outcome == "error"), None)
+        if failed is None:
+            return None
+        from rootctl.text import clean
+
+        skipped = sum(1 for r in self.results if r.outcome == "skipped")
+        error = f"{failed.error.code}: {failed.error.message}" if failed.error else "failed"
+        rest = f"; {skipped} later change(s) not attempted" if skipped else ""
+        return clean(f"{failed.change.describe()} failed: {error}{rest}")
 
     @property
     def ok(self) -> bool:
@@ -176,12 +202,30 @@ def replan_saved(
     return OrgPlanRun(state, config, plan, saved)
 
 
+def unread_parts(state: OrgState, config: RootctlConfig) -> tuple[list[str], list[str]]:
+    """What the read missed, as (parts the plan depends on, parts it does not need): SCPs
+    matter only when the config has guardrails; every other part always matters."""
+    needed: list[str] = []
+    unneeded: list[str] = []
+    for what in state.unknown:
+        (unneeded if what.startswith(SCPS) and not config.guardrails else needed).append(what)
+    return needed, unneeded
+
+
 def check_applicable(run: OrgPlanRun) -> None:
-    """UsageError for a plan apply must not start: errors, or changes the caller may not make."""
+    """Refuse a plan apply must not start: errors or changes the caller may not make
+    (UsageError), a plan made from a partial read (PartialReadError, as enforce refuses it)."""
     plan, state = run.plan, run.state
     if plan.errors:
         raise UsageError(
             f"the plan has {len(plan.errors)} error(s); fix them before applying: {plan.errors[0]}"
+        )
+    unread, _ = unread_parts(state, run.config)
+    if unread and not plan.empty:
+        raise PartialReadError(
+            f"the organization could not be read in full ({'; '.join(unread)}): a plan made "
+            "from a partial read is not applied, nothing changed (grant the read, or run with "
+            "management-account credentials)"
         )
     needing = plan.needing_management(state)
     if needing:
@@ -199,8 +243,7 @@ def apply_org(factory: SessionFactory, recorder: Recorder, run: OrgPlanRun) -> A
     if run.plan.empty:
         return ApplyResult()
     results = apply_changes(run.plan.changes, factory, recorder)
-    after = diff_org(run.config, _read(factory, run.config))
-    return ApplyResult(results, after.changes)
+    return _verified(factory, run, results)
 
 
 def apply_allowed(factory: SessionFactory, recorder: Recorder, run: OrgPlanRun) -> ApplyResult:
@@ -216,7 +259,25 @@ def apply_allowed(factory: SessionFactory, recorder: Recorder, run: OrgPlanRun) 
     if not changes:
         return ApplyResult(pending=list(run.plan.changes))
     results = apply_changes(changes, factory, recorder)
-    after = diff_org(run.config, _read(factory, run.config))
+    return _verified(factory, run, results)
+
+
+def _verified(
+    factory: SessionFactory, run: OrgPlanRun, results: list[OrgChangeResult]
+) -> ApplyResult:
+    """Plan again to verify. After a failed change the read is best effort: when it fails
+    too (the endpoint that failed the change is still down), the changes not made are
+    `pending` and `unverified` says why, instead of an exception that hides the results."""
+    from rootctl.aws.errors import classify
+
+    try:
+        after = diff_org(run.config, _read(factory, run.config))
+    except Exception as exc:
+        error = classify(exc)
+        if error is None or all(r.outcome == "ok" for r in results):
+            raise
+        not_made = [r.change for r in results if r.outcome != "ok"]
+        return ApplyResult(results, not_made, unverified=" ".join(str(error).split()))
     return ApplyResult(results, after.changes)
 
 
