@@ -243,3 +243,18 @@ def sandbox_event(sb: Sandbox, name: str) -> dict[str, Any]:
         "resources": [],
         "detail": detail,
     }
+
+
+def checked_document(name: str, text: str) -> dict[str, Any]:
+    """A command's JSON stdout, validated against the shipped JSON Schema of document `name`
+    and read back by its model to the same data (tests/documents has the why)."""
+    import json
+
+    import jsonschema
+
+    from rootctl.documents import model_for, parse, shipped_schema
+
+    data: dict[str, Any] = json.loads(text)
+    jsonschema.validate(data, shipped_schema(name), cls=jsonschema.Draft202012Validator)
+    assert parse(model_for(name), text).model_dump(mode="json", by_alias=True) == data
+    return data

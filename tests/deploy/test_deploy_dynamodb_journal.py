@@ -21,7 +21,7 @@ from rootctl.journal.model import entry_hash
 from rootctl.journal.store import now_stamp, prepare_values
 from rootctl.sandbox import Sandbox
 
-from support import client, enabled_fixture, run_cli
+from support import checked_document, client, enabled_fixture, run_cli
 
 _names = itertools.count(1)
 
@@ -189,7 +189,7 @@ def test_enforce_journals_into_the_table_named_by_rootctl_journal(
     env = {"ROOTCTL_JOURNAL": f"dynamodb://{table}"}
     result = run_cli(sb, "enforce", "--yes", "-c", str(config), "-o", "json", env=env)
     assert result.returncode == 0, result.stderr
-    changed = json.loads(result.stdout)["summary"]["changed"]
+    changed = checked_document("enforce", result.stdout)["summary"]["changed"]
     journal = DynamoJournal(table, readonly=True)
     assert changed > 0 and journal.verify().ok
     assert [e.action for e in journal.list(command="enforce")] == ["enforce"]

@@ -3,7 +3,6 @@ are one line, exit 2, before any AWS call."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +14,7 @@ from rootctl.errors import UsageError
 from rootctl.sandbox import Sandbox
 from rootctl.shards import MAX_SHARDS, Shard, parse_shard, partition, shard_of
 
-from support import run_cli
+from support import checked_document, run_cli
 
 account_ids = st.lists(st.from_regex(r"[0-9]{12}", fullmatch=True), unique=True, max_size=300)
 
@@ -94,7 +93,7 @@ def test_cli_shards_cover_the_organization_once(enabled_sandbox: Sandbox, tmp_pa
         if result.returncode == 0 and not result.stdout:
             return {"summary": {"accounts": 0}, "found": []}  # an empty shard
         assert result.returncode in (0, 3), result.stderr
-        document: dict[str, Any] = json.loads(result.stdout)
+        document = checked_document("enforce", result.stdout)
         return document
 
     full = dry_run()

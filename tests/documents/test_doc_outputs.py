@@ -39,6 +39,8 @@ def outputs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, list
     config, journal, plan = tmp / "rootctl.yaml", tmp / "journal.sqlite3", tmp / "plan.json"
     deletion_plan = tmp / "deletion-plan.json"
     config.write_text(CONFIG)
+    enforce_config = tmp / "enforce.yaml"  # the organization part and a delete policy
+    enforce_config.write_text(CONFIG + "root_credentials:\n  policy: delete\n")
     runs: list[tuple[str, tuple[str, ...]]] = [
         ("status", ("status", "-o", "json")),
         ("plan", ("plan", "-c", str(config), "-o", "json", "--out", str(plan))),
@@ -59,12 +61,19 @@ def outputs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, list
             "delete-credentials",  # stdout: the dry-run report; the file: the deletion plan
             ("delete-credentials", "--plan-out", str(deletion_plan), "-o", "json"),
         ),
+        # Last: these change the organization. watch prints rootctl.enforce/v1 as well.
+        ("enforce", ("enforce", "-c", str(enforce_config), *DRY_JSON)),
+        ("enforce", ("watch", "--since", "1d", "-o", "json")),
+        (
+            "enforce",  # organization changes, deletions, and scope.watch
+            ("enforce", "-c", str(enforce_config), "--watch-since", "1d", *APPLY_JSON),
+        ),
     ]
     found: dict[str, list[str]] = {}
     with Sandbox.start(enabled_fixture()) as sb:
         for name, args in runs:
             result = invoke(sb, *args, journal=journal)
-            assert result.exit_code in (0, 1, 2), result.output
+            assert result.exit_code in (0, 1, 2, 3), result.output  # 3: enforce findings
             found.setdefault(name, []).append(result.stdout)
         found["plan"].append(plan.read_text())
         found["deletion-plan"] = [deletion_plan.read_text()]
@@ -83,6 +92,7 @@ def outputs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, list
         "unlock",
         "journal-entry",
         "deletion-plan",
+        "enforce",
     ],
 )
 def test_command_json_validates_against_the_shipped_schema(
@@ -93,6 +103,19 @@ def test_command_json_validates_against_the_shipped_schema(
         data: Any = json.loads(text)
         jsonschema.validate(data, schema, cls=jsonschema.Draft202012Validator)
         assert parse(model_for(name), text).model_dump(mode="json", by_alias=True) == data
+
+
+def test_enforce_outputs_carry_every_part_of_the_document(
+    outputs: dict[str, list[str]],
+) -> None:
+    """The enforce runs above are not vacuous: the schema saw organization changes, findings,
+    deletions and both scopes (a pass's, and watch's window)."""
+    dry, watched, applied = (json.loads(text) for text in outputs["enforce"])
+    assert dry["dry_run"] and dry["findings"] and dry["organization"]["pending"]
+    assert dry["scope"] == {"event": None}  # no `watch` key when the watch did not run
+    assert set(watched["scope"]["watch"]) == {"start", "until", "accounts", "events", "errors"}
+    assert applied["changed"] and applied["organization"]["changed"]
+    assert applied["scope"]["watch"]["accounts"] > 0 and applied["scope"]["event"] is None
 
 
 def test_a_document_that_breaks_its_schema_is_caught(outputs: dict[str, list[str]]) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
@@ -12,6 +11,7 @@ from click.testing import CliRunner, Result
 from rootctl.journal import Journal
 from rootctl.sandbox import Sandbox
 
+from support import checked_document
 from support import credential_holders as credential_holders
 from support import invite_and_accept as invite_and_accept
 from support import sandbox_event as sandbox_event
@@ -35,8 +35,9 @@ def write_config(tmp_path: Path, policy: str, extra: str = "") -> Path:
 
 
 def document(result: Result) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(result.stdout)
-    return data
+    """The `rootctl.enforce/v1` document `enforce`/`watch -o json` printed, checked against
+    the shipped schema and read back by its model."""
+    return checked_document("enforce", result.stdout)
 
 
 def entries(journal: Path, run_id: str) -> list[str]:

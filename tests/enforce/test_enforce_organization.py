@@ -26,6 +26,7 @@ from support import (
     PAYMENTS_PROD,
     SECURITY,
     SUSPENDED,
+    checked_document,
     enabled_fixture,
     mutating_calls,
     run_cli,
@@ -175,9 +176,7 @@ def test_from_the_delegated_administrator_management_changes_are_pending_with_th
             journal=tmp_path / "j.db",
         )
         assert proc.returncode == 3, proc.stdout + proc.stderr
-        import json
-
-        doc = json.loads(proc.stdout)
+        doc = checked_document("enforce", proc.stdout)
         org = doc["organization"]
         assert org["caller_role"] == "delegated-administrator"
         assert _changes(org["pending"]) == ENABLE[1:]
@@ -206,9 +205,7 @@ def test_delegated_administrator_still_cleans_credentials_when_only_a_guardrail_
             journal=tmp_path / "j.db",
         )
         assert proc.returncode == 3, proc.stdout + proc.stderr  # the guardrail remains
-        import json
-
-        doc = json.loads(proc.stdout)
+        doc = checked_document("enforce", proc.stdout)
         assert _changes(doc["organization"]["pending"]) == [
             ("create-scp", "scp_root_ou"),
             ("attach-scp", "scp_root_ou"),

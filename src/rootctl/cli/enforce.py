@@ -8,7 +8,6 @@ report (table or the `rootctl.enforce/v1` JSON document) and exits with the repo
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -118,13 +117,10 @@ def enforce(
         watch_since=watch_start,
         organization=shard is None or shard.index == 1,  # one shard changes the organization
     )
-    if output == "json":
-        json.dump(report.to_dict(), sys.stdout, indent=2, ensure_ascii=False)
-        sys.stdout.write("\n")
-    elif output in ("ocsf", "asff"):
-        _write_findings(rc, report, output)
-    else:
+    if output == "table":
         render(report)
+    else:
+        write_report(rc, report, output)
     delivered = deliver(rc, report, security_hub=security_hub, topic=notify_topic)
     ctx.exit(report.exit_code if delivered else EXIT_FAILED)
 
@@ -135,14 +131,22 @@ def _topic(value: str) -> Topic:
     return parse_topic(value)
 
 
-def _write_findings(rc: Rootctl, report: EnforcementReport, output: str) -> None:
-    """OCSF or ASFF through the writer registry; ASFF names the operator's account and
-    region as the importing one (what --security-hub imports into)."""
-    from rootctl.reports.asff_report import EnforceAsffWriter
+def write_report(rc: Rootctl | None, report: EnforcementReport, output: str) -> None:
+    """JSON (the rootctl.enforce/v1 document), OCSF or ASFF through the writer registry;
+    ASFF names the operator's account and region as the importing one (what
+    --security-hub imports into). Each format imports only its own writer."""
     from rootctl.reports.base import writer_for
 
     writer = writer_for("enforce", output)
-    if isinstance(writer, EnforceAsffWriter):
+    if output == "json":
+        from rootctl.documents.enforce import enforce_document
+
+        writer.write(enforce_document(report), sys.stdout)
+        return
+    if output == "asff":
+        from rootctl.reports.asff_report import EnforceAsffWriter
+
+        assert isinstance(writer, EnforceAsffWriter) and rc is not None
         writer.account_id = rc.factory.caller_identity().account
         writer.region = rc.factory.region
     writer.write(report, sys.stdout)

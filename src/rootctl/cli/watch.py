@@ -5,8 +5,6 @@ Parsing and rendering only: the rules are in rootctl.enforce.watch behind `Rootc
 
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
 
 import click
@@ -60,7 +58,7 @@ def watch(
     Exit 0 nothing new, 3 new findings, 1 when a trail could not be read, 2 bad input.
     """
     from rootctl.aws.session import check_region
-    from rootctl.cli.enforce import render
+    from rootctl.cli.enforce import render, write_report
     from rootctl.sessions.events import parse_since
 
     spec = parse_selection(accounts, ous, exclude, exclude_ous)
@@ -73,8 +71,7 @@ def watch(
         spec, since=start, regions=where or None, member_role=member_role, dry_run=dry_run
     )
     if output == "json":
-        json.dump(report.to_dict(), sys.stdout, indent=2, ensure_ascii=False)
-        sys.stdout.write("\n")
+        write_report(None, report, "json")  # rootctl.enforce/v1, as `enforce -o json`
     else:
         render(report)
     ctx.exit(report.exit_code)

@@ -34,6 +34,7 @@ DOCUMENTS: dict[str, tuple[str, str]] = {
     "locked": ("rootctl.locked/v1", "rootctl.documents.sessions:LockedDocument"),
     "unlock": ("rootctl.unlock/v1", "rootctl.documents.sessions:UnlockDocument"),
     "events": ("rootctl.events/v1", "rootctl.documents.events:EventsDocument"),
+    "enforce": ("rootctl.enforce/v1", "rootctl.documents.enforce:EnforceDocument"),
     "journal-entry": (
         "rootctl.journal-entry/v1",
         "rootctl.documents.journal:JournalEntryDocument",

@@ -9,17 +9,18 @@ from one already known. `organization`: the organization changes (features, guar
 pass made, left pending (and why) or failed, as `rootctl apply` would converge them (None
 when the config manages no organization section); `credentials_skipped`: why the root
 credentials part did not run (the feature AssumeRoot needs is not enabled).
+
+The JSON form is the `rootctl.enforce/v1` document model (rootctl.documents.enforce:
+`enforce_document(report)`), which also reads it back and gives its shipped JSON Schema.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
-from rootctl.results import iso
-
-ENFORCE_SCHEMA = "rootctl.enforce/v1"
+ENFORCE_SCHEMA: Final = "rootctl.enforce/v1"
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_FINDINGS = 3
@@ -52,16 +53,6 @@ class Finding:
         """Stable across passes: the same leftover credentials, the same event, the same id."""
         base = f"{self.type}:{self.account_id}"
         return base if self.key is None else f"{base}:{self.key}"
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "type": self.type,
-            "account_id": self.account_id,
-            "severity": self.severity,
-            "title": self.title,
-            "detail": self.detail,
-        }
 
 
 @dataclass(frozen=True)
@@ -112,16 +103,6 @@ class OrgItem:
     def describe(self) -> str:
         return f"{self.kind} {self.target}" + (f" ({self.detail})" if self.detail else "")
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind,
-            "target": self.target,
-            "detail": self.detail,
-            "why": self.why,
-            "needs": self.needs,
-            "error": self.error,
-        }
-
 
 @dataclass
 class OrganizationPart:
@@ -140,18 +121,6 @@ class OrganizationPart:
     @property
     def broken(self) -> bool:
         return bool(self.failed or self.errors)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "management_account_id": self.management_account_id,
-            "caller_role": self.caller_role,
-            "changed": [i.to_dict() for i in self.changed],
-            "pending": [i.to_dict() for i in self.pending],
-            "failed": [i.to_dict() for i in self.failed],
-            "errors": list(self.errors),
-            "verified": self.verified,
-            "enabled_features": self.enabled_features,
-        }
 
 
 @dataclass
@@ -208,39 +177,4 @@ class EnforcementReport:
             "organization_changed": len(org.changed) if org else 0,
             "organization_pending": len(org.pending) if org else 0,
             "organization_failed": len(org.failed) + len(org.errors) if org else 0,
-        }
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "schema": ENFORCE_SCHEMA,
-            "generated_at": iso(self.generated_at),
-            "run_id": self.run_id,
-            "deletion_run_id": self.deletion_run_id,
-            "policy": self.policy,
-            "dry_run": self.dry_run,
-            "scope": self.scope,
-            "summary": self.summary(),
-            "organization": self.organization.to_dict() if self.organization else None,
-            "credentials_skipped": self.credentials_skipped,
-            "found": [
-                {"account_id": f.account_id, "account_name": f.account_name, "kinds": list(f.kinds)}
-                for f in self.found
-            ],
-            "changed": [
-                {
-                    "account_id": c.account_id,
-                    "deleted": list(c.deleted),
-                    "why": c.why,
-                    "verified": c.verified,
-                }
-                for c in self.changed
-            ],
-            "refused": [
-                {"account_id": r.account_id, "kind": r.kind, "reason": r.reason}
-                for r in self.refused
-            ],
-            "failed": [{"account_id": f.account_id, "error": f.error} for f in self.failed],
-            "findings": [finding.to_dict() for finding in self.findings],
-            "notes": list(self.notes),
-            "exit_code": self.exit_code,
         }

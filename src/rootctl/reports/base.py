@@ -41,6 +41,7 @@ _WRITERS: dict[tuple[str, str], str] = {
     ("locked", "json"): _DOCUMENT_JSON,
     ("unlock", "json"): _DOCUMENT_JSON,
     ("events", "json"): _DOCUMENT_JSON,
+    ("enforce", "json"): _DOCUMENT_JSON,
     ("enforce", "ocsf"): "rootctl.reports.ocsf_report:EnforceOcsfWriter",
     ("enforce", "asff"): "rootctl.reports.asff_report:EnforceAsffWriter",
     ("journal-entry", "jsonl"): "rootctl.reports.json_report:JsonLinesWriter",
