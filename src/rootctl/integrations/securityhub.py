@@ -8,7 +8,10 @@ with a newer UpdatedAt updates the finding (CreatedAt is kept from Security Hub'
 a re-run never duplicates. A state finding (leftover credentials, an open recovery window)
 that an earlier pass imported and this pass no longer reports, for an account this pass
 audited, is sent again ARCHIVED with Compliance PASSED (and Workflow RESOLVED, which Security
-Hub honours only on creation: see docs/reports.md). Event findings are never archived here.
+Hub honours only on creation: see docs/reports.md). An `organization` finding (a change the
+organization still needed) is resolved the same way by a pass that read the organization in
+full and no longer finds the change: converged, or no longer in the config. Event findings are
+never archived here.
 """
 
 from __future__ import annotations
@@ -94,12 +97,21 @@ def _active(client: Any, product: str) -> Iterator[dict[str, Any]]:
                 yield finding
 
 
+ORGANIZATION = "organization"
+
+
 def resolved_by(finding: dict[str, Any], report: EnforcementReport) -> bool:
-    """A state finding of an account this pass audited to completion (absent now: resolved)."""
+    """Whether this pass saw the state a finding (absent now) was about: resolved if so.
+
+    A state finding of an account this pass audited to completion; an organization finding
+    when this pass planned the organization from a full read (a pass that could not read it,
+    or did not look at it, e.g. one narrowed to a joined account, proves nothing)."""
     fields = finding.get("ProductFields", {})
-    return fields.get("rootctl/FindingType") in STATE_TYPES and fields.get(
-        "rootctl/AccountId"
-    ) in set(report.audited)
+    kind = fields.get("rootctl/FindingType")
+    if kind == ORGANIZATION:
+        org = report.organization
+        return org is not None and not org.errors
+    return kind in STATE_TYPES and fields.get("rootctl/AccountId") in set(report.audited)
 
 
 def archived(finding: dict[str, Any], now: datetime) -> dict[str, Any]:

@@ -1,10 +1,12 @@
 """`rootctl enforce --notify-topic ARN`: a short summary to SNS when the pass changed
 something or found something new.
 
-"New" compares the pass's finding ids with those of the previous `enforce` entry in the
-journal (its `finding_ids`; an older entry without them counts every finding as new). The
-summary holds counts, account ids and finding ids: no credential, no reason text, no event
-body. It stays under SNS's 256 KB message limit: id lists are cut at `MAX_IDS` each and the
+"Changed" counts the accounts whose credentials the pass deleted and the organization
+changes it made (`organization_changes`: "enable-feature RootSessions", ...), so a pass that
+only converged the organization is sent too. "New" compares the pass's finding ids with
+those of the previous `enforce` entry in the journal (its `finding_ids`; an older entry
+without them counts every finding as new). The summary holds counts, account ids, change
+names and finding ids: no credential, no reason text, no event body. It stays under SNS's 256 KB message limit: id lists are cut at `MAX_IDS` each and the
 cut is counted.
 """
 
@@ -70,6 +72,8 @@ def summary(report: EnforcementReport, previous: set[str] | None) -> dict[str, A
     new = [i for i in current if previous is None or i not in previous]
     gone = sorted(previous - set(current)) if previous is not None else []
     changed = sorted({c.account_id for c in report.changed})
+    org = report.organization
+    org_changed = [item.describe() for item in org.changed] if org is not None else []
     document: dict[str, Any] = {
         "schema": SUMMARY_SCHEMA,
         "run_id": report.run_id,
@@ -78,7 +82,12 @@ def summary(report: EnforcementReport, previous: set[str] | None) -> dict[str, A
         "summary": report.summary(),
         "exit_code": report.exit_code,
     }
-    for key, ids in (("changed_accounts", changed), ("new_finding_ids", new), ("gone", gone)):
+    for key, ids in (
+        ("changed_accounts", changed),
+        ("organization_changes", org_changed),
+        ("new_finding_ids", new),
+        ("gone", gone),
+    ):
         document[key] = ids[:MAX_IDS]
         if len(ids) > MAX_IDS:
             document[f"{key}_not_listed"] = len(ids) - MAX_IDS
@@ -86,7 +95,12 @@ def summary(report: EnforcementReport, previous: set[str] | None) -> dict[str, A
 
 
 def worth_sending(message: dict[str, Any]) -> bool:
-    return bool(message["changed_accounts"] or message["new_finding_ids"])
+    """Something changed (an account's credentials, the organization) or a finding is new."""
+    return bool(
+        message["changed_accounts"]
+        or message.get("organization_changes")
+        or message["new_finding_ids"]
+    )
 
 
 def publish(factory: SessionFactory, topic: Topic, message: dict[str, Any]) -> str:
@@ -95,8 +109,13 @@ def publish(factory: SessionFactory, topic: Topic, message: dict[str, Any]) -> s
     if len(body.encode()) > MAX_BYTES:  # cannot happen with MAX_IDS ids of bounded length
         raise ValueError(f"summary of {len(body.encode())} bytes exceeds SNS's {MAX_BYTES}")
     s = message["summary"]
+    org = (
+        f", {s['organization_changed']} organization changes"
+        if s.get("organization_changed")
+        else ""
+    )
     subject = (
-        f"rootctl enforce: {s['changed']} changed, {s['findings']} findings, "
+        f"rootctl enforce: {s['changed']} changed{org}, {s['findings']} findings, "
         f"{len(message['new_finding_ids'])} new"
     )
     extra: dict[str, str] = {}
