@@ -155,57 +155,24 @@ def write_report(rc: Rootctl | None, report: EnforcementReport, output: str) -> 
 def deliver(
     rc: Rootctl, report: EnforcementReport, *, security_hub: bool, topic: Topic | None
 ) -> bool:
-    """Security Hub import and SNS summary; False (exit 1) when either failed, one line each.
-    A dry run sends nothing: its findings describe a pass that did not happen."""
-    from botocore.exceptions import ClientError
-
-    from rootctl.errors import error_code
+    """Security Hub import and SNS summary through the library (what the Lambda handler
+    sends too); one stderr line per step, False (exit 1) when either failed."""
+    from rootctl.integrations.deliver import deliver as send
 
     if not (security_hub or topic):
         return True
-    if report.dry_run:
+    done = send(rc, report, security_hub=security_hub, topic=topic)
+    if done.dry_run:
         click.echo("note: dry run: nothing sent to Security Hub or SNS", err=True)
-        return True
-    ok = True
-    if security_hub:
-        from rootctl.integrations.securityhub import import_findings
-
-        try:
-            result = import_findings(rc.factory, report)
-        except ClientError as exc:
-            click.echo(f"error: security hub: {error_code(exc)}: {clean(str(exc))}", err=True)
-            return False
-        click.echo(result.line(), err=True)
-        if result.failed:
-            fid, code, message = result.failed[0]
-            click.echo(
-                f"error: security hub refused {len(result.failed)} finding(s); first "
-                f"{clean(fid)}: {clean(code)} {clean(message)}",
-                err=True,
-            )
-            ok = False
-    if topic is not None:
-        ok = _notify(rc, report, topic) and ok
-    return ok
-
-
-def _notify(rc: Rootctl, report: EnforcementReport, topic: Topic) -> bool:
-    from botocore.exceptions import ClientError
-
-    from rootctl.errors import error_code
-    from rootctl.integrations.sns import previous_ids, publish, summary, worth_sending
-
-    message = summary(report, previous_ids(rc.journal, report.run_id))
-    if not worth_sending(message):
+    if done.security_hub is not None:
+        click.echo(done.security_hub.line(), err=True)
+    for error in done.errors:  # already cleaned of control characters
+        click.echo(f"error: {error}", err=True)
+    if done.sns_skipped:
         click.echo("sns: nothing changed and no new finding: no summary sent", err=True)
-        return True
-    try:
-        publish(rc.factory, topic, message)
-    except ClientError as exc:
-        click.echo(f"error: sns: {error_code(exc)}: {clean(str(exc))}", err=True)
-        return False
-    click.echo(f"sns: summary published to {topic.arn}", err=True)
-    return True
+    elif done.sns_message_id is not None and topic is not None:
+        click.echo(f"sns: summary published to {topic.arn}", err=True)
+    return done.ok
 
 
 def _read_event(path: str | None, spec: SelectionSpec) -> EventScope | None:

@@ -38,8 +38,9 @@ class Delivery:
 def deliver(
     rc: Rootctl, report: EnforcementReport, *, security_hub: bool, topic: Topic | None
 ) -> Delivery:
-    """Import the findings and publish the summary, as asked; failures are values."""
-    from botocore.exceptions import ClientError
+    """Import the findings and publish the summary, as asked; failures are values: an AWS
+    error, and as well a call that got no usable answer (endpoint unreachable, timeout)."""
+    from botocore.exceptions import BotoCoreError, ClientError
 
     from rootctl.errors import error_code
     from rootctl.text import clean
@@ -55,7 +56,7 @@ def deliver(
 
         try:
             done.security_hub = import_findings(rc.factory, report)
-        except ClientError as exc:
+        except (ClientError, BotoCoreError) as exc:
             done.errors.append(f"security hub: {error_code(exc)}: {clean(str(exc))}")
             return done  # as the CLI: no summary after a failed import
         if done.security_hub.failed:
@@ -73,6 +74,6 @@ def deliver(
             return done
         try:
             done.sns_message_id = publish(rc.factory, topic, summary_message)
-        except ClientError as exc:
+        except (ClientError, BotoCoreError) as exc:
             done.errors.append(f"sns: {error_code(exc)}: {clean(str(exc))}")
     return done
