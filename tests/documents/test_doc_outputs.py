@@ -57,6 +57,7 @@ def outputs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, list
             ("unlock", "s3", "--account", PAYMENTS_PROD, "--bucket", BUCKET, *APPLY_JSON),
         ),
         ("journal-entry", ("journal", "show", "1", "-o", "json")),
+        ("guardrails-check", ("guardrails", "check", "-o", "json")),
         (
             "delete-credentials",  # stdout: the dry-run report; the file: the deletion plan
             ("delete-credentials", "--plan-out", str(deletion_plan), "-o", "json"),
@@ -93,6 +94,7 @@ def outputs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, list
         "journal-entry",
         "deletion-plan",
         "enforce",
+        "guardrails-check",
     ],
 )
 def test_command_json_validates_against_the_shipped_schema(

@@ -6,7 +6,6 @@ the check is compared with what a real root session (or long-term root key) gets
 
 from __future__ import annotations
 
-import json
 import os
 from collections import Counter
 from collections.abc import Iterator
@@ -26,6 +25,7 @@ from support import (
     PAYMENTS_DEV,
     PAYMENTS_PROD,
     SECURITY,
+    checked_document,
     enabled_fixture,
     error_code,
     mutating_calls,
@@ -47,7 +47,7 @@ def deny_root(template: str = "deny_actions_as_root") -> list[dict[str, Any]]:
 def check_json(sb: Sandbox, *args: str, env: dict[str, str] | None = None) -> tuple[int, Any]:
     proc = run_cli(sb, "guardrails", "check", "--output", "json", *args, env=env)
     assert proc.returncode in (0, 1), proc.stderr
-    return proc.returncode, json.loads(proc.stdout)
+    return proc.returncode, checked_document("guardrails-check", proc.stdout)
 
 
 def by_id(data: dict[str, Any]) -> dict[str, dict[str, Any]]:

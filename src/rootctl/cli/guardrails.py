@@ -9,6 +9,7 @@ Organizations (`rootctl.guardrails.fetch`) and says which root sessions they blo
 from __future__ import annotations
 
 import json
+import sys
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -76,7 +77,10 @@ def check(ctx: click.Context, accounts: str | None, output: str) -> None:
     account_ids = parse_account_ids(accounts, flag="--accounts") if accounts is not None else None
     result = runtime(ctx).guardrails_check(account_ids)
     if output == "json":
-        click.echo(json.dumps(result.to_dict(), indent=2))
+        from rootctl.documents.guardrails import guardrails_check_document
+        from rootctl.reports.base import writer_for
+
+        writer_for("guardrails-check", "json").write(guardrails_check_document(result), sys.stdout)
     else:
         _render_check(result)
     ctx.exit(1 if result.failed else 0)
@@ -108,9 +112,11 @@ def _render_check(result: GuardrailCheck) -> None:
     """The check as a table and lines; names, policy names and errors are untrusted text."""
     from rich.table import Table
 
+    from rootctl.documents import to_data
+    from rootctl.documents.guardrails import guardrails_check_document
     from rootctl.reports.terminal import cell, console, markup
 
-    data = result.to_dict()
+    data = to_data(guardrails_check_document(result))
     features = data["enabled_features"]
     table = Table(
         title=cell(f"Root sessions against SCPs in {data['organization_id']}"),

@@ -35,6 +35,10 @@ DOCUMENTS: dict[str, tuple[str, str]] = {
     "unlock": ("rootctl.unlock/v1", "rootctl.documents.sessions:UnlockDocument"),
     "events": ("rootctl.events/v1", "rootctl.documents.events:EventsDocument"),
     "enforce": ("rootctl.enforce/v1", "rootctl.documents.enforce:EnforceDocument"),
+    "guardrails-check": (
+        "rootctl.guardrails-check/v1",
+        "rootctl.documents.guardrails:GuardrailsCheckDocument",
+    ),
     "journal-entry": (
         "rootctl.journal-entry/v1",
         "rootctl.documents.journal:JournalEntryDocument",

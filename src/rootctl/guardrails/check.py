@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from rootctl.guardrails.analysis import (
     AccountAnalysis,
@@ -19,7 +19,6 @@ from rootctl.guardrails.analysis import (
     analyze,
     conflicts,
 )
-from rootctl.guardrails.evaluate import StatementRef
 from rootctl.guardrails.fetch import read_scp_paths
 from rootctl.guardrails.snapshot import ScpSnapshot
 
@@ -54,17 +53,6 @@ class BlockingCause:
             f"blocks root sessions ({tasks}) in {count}: exempt AssumeRoot sessions with "
             "Null aws:AssumedRoot, as template deny_actions_as_root_except_centralized_root does"
         )
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "policy": self.policy,
-            "sid": self.sid,
-            "missing_allow_level": self.missing_allow_level,
-            "attached_at": list(self.attached_at),
-            "accounts": list(self.accounts),
-            "tasks": list(self.tasks),
-            "message": self.describe(),
-        }
 
 
 def _where(level: str) -> str:
@@ -146,52 +134,6 @@ class GuardrailCheck:
             )
             for (policy, detail), acc in found.items()
         ]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "schema": "rootctl.guardrails-check/v1",
-            "organization_id": self.snapshot.organization_id,
-            "management_account_id": self.snapshot.management_account_id,
-            "enabled_features": (
-                None if self.enabled_features is None else list(self.enabled_features)
-            ),
-            "accounts": [self._account_dict(a) for a in self.analysis.accounts],
-            "causes": [cause.to_dict() for cause in self.causes()],
-            "conflicts": self.conflicts(),
-            "failed": self.failed,
-            "unknown": list(self.unknown),
-        }
-
-    def _account_dict(self, result: AccountAnalysis) -> dict[str, Any]:
-        account = self.snapshot.account(result.account_id)
-        return {
-            "account_id": account.id,
-            "name": account.name,
-            "ou_path": account.ou_path,
-            "status": account.status,
-            "scp_exempt": result.scp_exempt,
-            "error": result.error,
-            "blocked_tasks": [task.short_name for task in result.blocked_tasks],
-            "tasks": [
-                {
-                    "task": check.task.short_name,
-                    "task_policy": check.task.value,
-                    "blocked": check.blocked,
-                    "blocked_actions": list(check.blocked_actions),
-                    "denied_by": _ref(check.denied_by),
-                    "missing_allow_level": check.missing_allow_level,
-                }
-                for check in result.tasks
-            ],
-            "long_term_root_denied": result.long_term_root_denied,
-            "long_term_root_denied_by": _ref(result.long_term_root_denied_by),
-        }
-
-
-def _ref(ref: StatementRef | None) -> dict[str, Any] | None:
-    if ref is None:
-        return None
-    return {"policy": ref.policy, "sid": ref.sid, "index": ref.index}
 
 
 def check_guardrails(
