@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -15,6 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 from cred_helpers import changes, cli_env, is_clean, journal_entries, targets
 from cred_helpers import run_cli as run_process
 
@@ -151,3 +153,41 @@ def _orphans(journal: Path, deadline: float) -> list[int]:
         if not alive or time.monotonic() > deadline:
             return alive
         time.sleep(0.1)
+
+
+@pytest.mark.parametrize("processes", ["1", "2"])
+def test_ctrl_c_stops_every_worker_and_journals_what_ran(tmp_path: Path, processes: str) -> None:
+    """SIGINT to the process group (what a terminal's Ctrl-C does): the workers ignore it, the
+    parent stops them, waits for what runs, and exits as one process does; every session
+    opened is in the journal and nothing runs after the exit."""
+    journal = tmp_path / "journal.db"
+    with Sandbox.start(enabled_fixture(), accounts=200, seed=2) as sb:
+        sb.set_faults(FaultConfig(latency_ms=50))
+        argv = ["audit", "-o", "json", "--processes", processes, "--concurrency", "2"]
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "rootctl", *argv],
+            env=cli_env(sb, journal),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 180
+        while _assume_roots(sb) < 10 and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        os.killpg(proc.pid, signal.SIGINT)
+        out, err = proc.communicate(timeout=120)
+        opened = _assume_roots(sb)
+        assert _orphans(journal, deadline=time.monotonic() + 30) == []
+
+        assert proc.returncode == 1 and err.strip().splitlines()[-1] == "Aborted!", err
+        assert "Traceback" not in err and out == ""
+        assert 10 <= opened < 200  # stopped early
+        assert _assume_roots(sb) == opened  # nothing after the exit
+        entries = _chain(sb, journal)
+        assert len([e for e in entries if e["action"] == "assume-root"]) == opened
+
+
+def _assume_roots(sb: Sandbox) -> int:
+    return len([c for c in sb.calls() if c["action"] == "AssumeRoot"])
