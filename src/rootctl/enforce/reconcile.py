@@ -23,7 +23,7 @@ from rootctl.enforce.report import (
     OrganizationPart,
     Refused,
 )
-from rootctl.enforce.windows import RecoveryWindow, recovery_windows
+from rootctl.enforce.windows import RecoveryWindow, WindowState, window_state
 from rootctl.org.selection import SelectionSpec
 from rootctl.results import iso
 
@@ -76,11 +76,12 @@ def run_pass(
         for e in rules.expired_exceptions(now.date()).values()
     )
     spec = _narrow(selection or SelectionSpec(), event, report)
+    state: WindowState | None = None
     if spec is not None:
         org = _organization(rc, run, report, organization=organization)
         report.credentials_skipped = credentials_blocker(org, dry_run=dry_run)
         if report.credentials_skipped is None:
-            _reconcile(rc, spec, report, why=why, now=now, progress=progress)
+            state = _reconcile(rc, spec, report, why=why, now=now, progress=progress)
     if watch_since is not None:
         _watch(rc, run, spec, event, report, watch_since, now)
     if not dry_run:
@@ -92,6 +93,9 @@ def run_pass(
                 "scope": scope,
                 "deletion_run_id": report.deletion_run_id,
                 "finding_ids": report.finding_ids,
+                # The windows as of the entry this pass read up to: the next pass reads
+                # only the entries after it (rootctl.enforce.checkpoint).
+                "checkpoint": state.checkpoint() if state is not None else None,
             },
         )
     return report
@@ -158,9 +162,10 @@ def _reconcile(
     why: str,
     now: datetime,
     progress: ProgressFactory | None,
-) -> None:
+) -> WindowState:
     rules = rc.config.root_credentials
-    windows = recovery_windows(rc.journal)
+    state = window_state(rc.journal)
+    windows = state.windows
     exceptions = rules.active_exceptions(now.date())
     dry_run = report.dry_run
     planned: PlannedDeletion | None
@@ -189,6 +194,7 @@ def _reconcile(
         done = rc.delete(planned, progress=progress)
         report.deletion_run_id = done.run_id
     _fill(report, audit, planned, done, exceptions, windows, now)
+    return state
 
 
 def keep_open_windows(

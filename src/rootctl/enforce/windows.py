@@ -5,13 +5,18 @@ profile was created) with `after.until`. `enforce` reads these entries back thro
 verified journal (an edited journal is refused, never acted on): the latest window per
 account counts; while it is open the account keeps its password, once it has passed the
 password is deleted (unless a config exception keeps it).
+
+A pass does not read the whole journal for them: the previous pass journaled every
+account's latest window as of the entry it read up to (its checkpoint), and this pass reads
+only the entries after that (rootctl.enforce.checkpoint says why that is exact, with other
+writers at the same time).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rootctl.results import iso
 
@@ -45,17 +50,53 @@ def record_window(planned: PlannedRecovery, window: timedelta, now: datetime) ->
     return RecoveryWindow(planned.account.id, until, entry.id)
 
 
-def recovery_windows(journal: Journal) -> dict[str, RecoveryWindow]:
-    """The latest window of each account, from the verified journal (empty if none)."""
-    if not journal.path.exists():
-        return {}
+@dataclass(frozen=True)
+class WindowState:
+    """Every account's latest window, as of entry `through` (the newest entry read), and
+    how it was read: `first_read` is the lowest entry id read (1: the whole journal)."""
+
+    windows: dict[str, RecoveryWindow]
+    through: int
+    first_read: int
+
+    def checkpoint(self) -> dict[str, Any] | None:
+        """The checkpoint the pass journals: these windows as of `through`."""
+        from rootctl.enforce.checkpoint import checkpoint_value
+
+        return checkpoint_value(
+            self.through,
+            {
+                account: {"until": iso(window.until), "entry_id": window.entry_id}
+                for account, window in self.windows.items()
+            },
+        )
+
+
+def window_state(journal: Journal) -> WindowState:
+    """The latest window of each account: the last checkpoint's, then the verified
+    `recovery-window` entries after it, in id order (the whole journal without one)."""
+    from rootctl.enforce.checkpoint import read_since_checkpoint
+
+    since = read_since_checkpoint(journal)
     latest: dict[str, RecoveryWindow] = {}
-    for entry in journal.verified_entries(action=ACTION, outcome="ok"):
+    if since.checkpoint is not None:
+        for account, raw in since.checkpoint.windows.items():
+            until, entry_id = _parse(raw.get("until")), raw.get("entry_id")
+            if until is not None and isinstance(entry_id, int) and not isinstance(entry_id, bool):
+                latest[account] = RecoveryWindow(account, until, entry_id)
+    for entry in since.entries:
+        if entry.action != ACTION or entry.outcome != "ok":
+            continue
         after = entry.after if isinstance(entry.after, dict) else {}
         until = _parse(after.get("until"))
         if entry.account_id and until is not None:
             latest[entry.account_id] = RecoveryWindow(entry.account_id, until, entry.id)
-    return latest
+    return WindowState(latest, since.through, since.first_read)
+
+
+def recovery_windows(journal: Journal) -> dict[str, RecoveryWindow]:
+    """The latest window of each account, from the verified journal (empty if none)."""
+    return window_state(journal).windows
 
 
 def _parse(value: object) -> datetime | None:

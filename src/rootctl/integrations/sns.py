@@ -56,13 +56,24 @@ def parse_topic(value: str) -> Topic:
 
 
 def previous_ids(journal: Journal, run_id: str) -> set[str] | None:
-    """The finding ids of the latest `enforce` entry before this run (None: none known)."""
-    for entry in reversed(journal.list(action="enforce")):
-        if entry.run_id == run_id:
-            continue
-        after = entry.after if isinstance(entry.after, dict) else {}
-        ids = after.get("finding_ids")
-        return {str(i) for i in ids} if isinstance(ids, list) else None
+    """The finding ids of the latest `enforce` entry before this run (None: none known).
+
+    Read from the head down, a page at a time, stopping at that entry: a pass reads the
+    entries since the previous pass, not the whole journal (`Journal.entries_after`)."""
+    if not journal.path.exists():
+        return None
+    pages = journal.entries_after(0, newest_first=True)
+    try:
+        for entry in pages:
+            if entry.action != "enforce" or entry.run_id == run_id:
+                continue
+            after = entry.after if isinstance(entry.after, dict) else {}
+            ids = after.get("finding_ids")
+            return {str(i) for i in ids} if isinstance(ids, list) else None
+    finally:
+        close = getattr(pages, "close", None)
+        if close is not None:
+            close()
     return None
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import builtins
 import os
 import re
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path, PosixPath
 from typing import IO, TYPE_CHECKING, Protocol
@@ -111,6 +112,13 @@ class JournalBackend(Protocol):
     ) -> builtins.list[StoredEntry]: ...
 
     def verified_entry(self, entry_id: int) -> StoredEntry: ...
+
+    def entries_after(
+        self, after_id: int, *, until_id: int | None = None, newest_first: bool = False
+    ) -> Iterator[StoredEntry]:
+        """Entries with after_id < id <= until_id (None: the head), a page at a time, in id
+        order or newest first: a reader that stops early reads no further (unverified)."""
+        ...
 
     def verify(self, expect_head: str | None = None) -> VerifyResult: ...
 

@@ -47,6 +47,7 @@ from rootctl.journal.store import (
     UnverifiedJournal,
     normalise_since,
     now_stamp,
+    page_ranges,
     prepare_values,
 )
 from rootctl.journal.verify import Head, Row, head_of, verify_rows, verify_since
@@ -366,6 +367,39 @@ class DynamoJournal(Journal):
                 "`rootctl journal verify` checks the whole chain"
             )
         return decoded
+
+    def entries_after(
+        self, after_id: int, *, until_id: int | None = None, newest_first: bool = False
+    ) -> Iterator[StoredEntry]:
+        """The file journal's `entries_after`: one Query (`sk BETWEEN lo AND hi`, forward or
+        backward) per id range of `store.page_ranges` within (after_id, until_id] (None:
+        the head's count, read first); a caller that stops early asks for no further range."""
+        if isinstance(after_id, bool) or not isinstance(after_id, int) or after_id < 0:
+            raise UsageError(f"journal entry ids are 1 to {MAX_ID}, not {after_id}")
+        if until_id is None:
+            head = self._get(HEAD, 0)
+            until_id = max(_count_of(head), 0) if head is not None else 0
+        return self._range(after_id, until_id, newest_first)
+
+    def _range(self, after_id: int, until_id: int, newest_first: bool) -> Iterator[StoredEntry]:
+        for low, high in page_ranges(after_id, until_id, newest_first):
+            kwargs: dict[str, Any] = {
+                "KeyConditionExpression": "pk = :pk AND sk BETWEEN :lo AND :hi",
+                "ExpressionAttributeValues": {
+                    ":pk": {"S": ENTRY},
+                    ":lo": {"N": str(low + 1)},
+                    ":hi": {"N": str(high)},
+                },
+                "ConsistentRead": True,
+                "ScanIndexForward": not newest_first,
+            }
+            while True:
+                page = self._call("query", **kwargs)
+                for item in page.get("Items", []):
+                    yield self._entry_of({k: _value(v) for k, v in item.items()})
+                if "LastEvaluatedKey" not in page:
+                    break
+                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def export_jsonl(self, out: IO[str]) -> int:
         count = 0

@@ -18,8 +18,9 @@ import sqlite3
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from types import TracebackType
 from typing import IO, TYPE_CHECKING, Any, TypeVar
@@ -371,6 +372,22 @@ class Journal:
             f"journal {self.path} changed while it was read (another rootctl is writing it); run the command again"
         )
 
+    def entries_after(
+        self, after_id: int, *, until_id: int | None = None, newest_first: bool = False
+    ) -> Iterator[StoredEntry]:
+        """Entries with `after_id < id <= until_id` (None: the head when the read begins),
+        in id order, or from the newest down: one read per id range (`page_ranges`), so a
+        caller that stops early asks for no further range.
+
+        Unverified, like `list`: a caller that acts on the entries checks their chain
+        (rootctl.enforce.checkpoint does, then `verify_since` from the newest one).
+        """
+        if isinstance(after_id, bool) or not isinstance(after_id, int) or after_id < 0:
+            raise UsageError(f"journal entry ids are 1 to {MAX_ID}, not {after_id}")
+        if until_id is None:
+            until_id = self._read(_head_count)
+        return _pages(self._read, after_id, until_id, newest_first, self._entry)
+
     def export_jsonl(self, out: IO[str]) -> int:
         """Write one JSON object per entry (the `to_dict()` form), in id order; return how many.
 
@@ -412,6 +429,57 @@ class Journal:
             return verify_since(rows, head, later, anchor.entries, anchor.head)
 
         return self._read(work)
+
+
+# Pages of an `entries_after` read, as id ranges (ids run 1..head with no gaps): newest
+# first they start small (the entry looked for is usually recent) and double up to the
+# largest, so a read stopped at entry K asked for at most about twice the ids from the head
+# down to K, plus the first page; in id order every page is the largest.
+FIRST_PAGE, LAST_PAGE = 16, 1024
+
+
+def page_ranges(after_id: int, until_id: int, newest_first: bool) -> Iterator[tuple[int, int]]:
+    """The (low, high] id ranges an `entries_after` read asks for, in order."""
+    size = FIRST_PAGE if newest_first else LAST_PAGE
+    low, high = after_id, until_id
+    while low < high:
+        if newest_first:
+            bottom = max(low, high - size)
+            yield bottom, high
+            high = bottom
+        else:
+            top = min(high, low + size)
+            yield low, top
+            low = top
+        size = min(size * 2, LAST_PAGE)
+
+
+def _head_count(conn: sqlite3.Connection) -> int:
+    row = conn.execute("SELECT count FROM head WHERE one = 1").fetchone()
+    return row[0] if row is not None and isinstance(row[0], int) else 0
+
+
+def _fetch(query: str, params: tuple[int, ...], conn: sqlite3.Connection) -> builtins.list[Any]:
+    return conn.execute(query, params).fetchall()
+
+
+def _pages(
+    read: Callable[[Callable[[sqlite3.Connection], builtins.list[Any]]], builtins.list[Any]],
+    after_id: int,
+    until_id: int,
+    newest_first: bool,
+    entry: Callable[[Any], StoredEntry],
+) -> Iterator[StoredEntry]:
+    """The range (after_id, until_id] a page at a time (entries up to the head never change,
+    so pages read in separate transactions are one consistent range)."""
+    order = "DESC" if newest_first else "ASC"
+    query = f"{_SELECT} WHERE typeof(id) = 'integer' AND id > ? AND id <= ? ORDER BY id {order}"
+    for low, high in page_ranges(after_id, until_id, newest_first):
+        page: Callable[[sqlite3.Connection], builtins.list[Any]] = partial(
+            _fetch, query, (low, high)
+        )
+        for row in read(page):
+            yield entry(row)
 
 
 # Rows whose id is not an entry number sort apart from the chain (SQLite orders text after
