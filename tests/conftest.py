@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
+from types import SimpleNamespace
 
+import botocore.endpoint
+import botocore.retries.bucket
 import pytest
 
 from rootctl.sandbox import Sandbox
@@ -23,3 +28,44 @@ def enabled_sandbox() -> Iterator[Sandbox]:
     """The sample organization with trusted access and both features enabled."""
     with Sandbox.start(enabled_fixture()) as sb:
         yield sb
+
+
+# Time in the fault tests runs 50x faster for botocore's retry machinery, and only for it:
+# - the backoff before retry n (rand * 2**n seconds), which botocore.endpoint sleeps through
+#   its `time` module (its only use of it);
+# - the adaptive mode's client-side rate limiter (botocore.retries.bucket): its clock runs
+#   50x faster and its waits are 50x shorter, so after a throttle it lowers and restores the
+#   send rate exactly as it would, in a fiftieth of the time.
+# The fault tests inject throttling and errors by count; they assert which calls are retried
+# and what the results are, never how long anything waits (measured before: 581 s asleep over
+# 6 tests, and the delete under throttling 35 s of wall for 3 s of CPU). Processes the tests
+# start keep botocore's real waits.
+TIME_SCALE = 50.0
+
+
+class _FastClock(botocore.retries.bucket.Clock):
+    def __init__(self) -> None:
+        self._start = time.time()
+
+    def sleep(self, amount: float) -> None:
+        time.sleep(amount / TIME_SCALE)
+
+    def current_time(self) -> float:
+        return self._start + (time.time() - self._start) * TIME_SCALE
+
+
+class _FastCondition(threading.Condition):
+    def wait(self, timeout: float | None = None) -> bool:
+        return super().wait(None if timeout is None else timeout / TIME_SCALE)
+
+
+@pytest.fixture(autouse=True)
+def fast_retry_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    backoff = SimpleNamespace(sleep=lambda seconds: time.sleep(seconds / TIME_SCALE))
+    monkeypatch.setattr(botocore.endpoint, "time", backoff)
+    monkeypatch.setattr(botocore.retries.bucket, "Clock", _FastClock)
+    monkeypatch.setattr(
+        botocore.retries.bucket,
+        "threading",
+        SimpleNamespace(Lock=threading.Lock, Condition=_FastCondition),
+    )
