@@ -77,6 +77,54 @@ def test_concurrent_writers_never_fork_the_chain(sb: Sandbox) -> None:
     assert sorted(targets) == sorted(f"w{w}-{n}" for w in range(writers) for n in range(each))
 
 
+def _counting(journal: DynamoJournal) -> list[str]:
+    """The DynamoDB operations `journal` makes from now on (its own call wrapper, observed)."""
+    made: list[str] = []
+    call = journal._call
+
+    def counted(operation: str, **kwargs: object) -> object:
+        made.append(operation)
+        return call(operation, **kwargs)
+
+    journal._call = counted  # type: ignore[method-assign]
+    return made
+
+
+def test_a_writer_appends_with_two_calls_after_its_first_entry(sb: Sandbox) -> None:
+    """The head a writer left is where its next entry goes: put + move head, no head read."""
+    journal = DynamoJournal(_table(sb))
+    made = _counting(journal)
+    for n in range(5):
+        journal.append(_entry(n))
+    assert (
+        made
+        == ["get_item", "put_item", "put_item", "update_item"]
+        + [
+            "put_item",
+            "update_item",
+        ]
+        * 4
+    )
+    assert DynamoJournal(journal.table, readonly=True).verify().entries == 5
+
+
+def test_a_writer_whose_head_is_stale_chains_after_the_other_writers(sb: Sandbox) -> None:
+    """Writer A's remembered head is 2 entries old when it appends again: its put of entry 2
+    fails on the taken id, it checks that entry links to its own, reads the head and appends
+    entry 4."""
+    table = _table(sb)
+    first, other = DynamoJournal(table), DynamoJournal(table)
+    assert first.append(_entry(1, writer=1)).id == 1
+    assert [other.append(_entry(n, writer=2)).id for n in (2, 3)] == [2, 3]
+    made = _counting(first)
+    assert first.append(_entry(4, writer=1)).id == 4
+    assert made[:2] == ["put_item", "get_item"]  # the taken id, then the entry found there
+    journal = DynamoJournal(table, readonly=True)
+    result = journal.verify()
+    assert result.ok and result.entries == 4
+    assert [e.target for e in journal.list()] == ["w1-1", "w2-2", "w2-3", "w1-4"]
+
+
 def _stopped_writer(journal: DynamoJournal) -> None:
     """Put entry N+1 and stop before moving the head (a Lambda killed between the writes)."""
     head = journal.verify()

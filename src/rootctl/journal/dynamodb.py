@@ -94,6 +94,11 @@ class DynamoJournal(Journal):
         self._lock = threading.RLock()
         self._factory = factory or SessionFactory()
         self._client: Any = None
+        # The head as this writer left it after its last append (count, hash, time): the
+        # next append puts entry count+1 without reading the head first (2 calls, not 3).
+        # A stale value costs nothing but a retry: the put's condition fails on the taken
+        # id, the entry found there is checked to link, and the head is read again.
+        self._last_head: tuple[int, str, str] | None = None
         self._check_table()
 
     @property
@@ -214,7 +219,8 @@ class DynamoJournal(Journal):
 
     def _try_append(self, values: dict[str, Any]) -> StoredEntry | None:
         """Put the entry after the head; None when another writer took that place."""
-        count, prev_hash, prev_time = self._head_state()
+        count, prev_hash, prev_time = self._last_head or self._head_state()
+        self._last_head = None
         entry_id = count + 1
         stamp = max(now_stamp(), prev_time)  # never back in time: verify reads that as moved
         digest = entry_hash(prev_hash, entry_id, stamp, values)
@@ -224,7 +230,9 @@ class DynamoJournal(Journal):
         if not self._put_new(item):
             self._roll_forward(count, prev_hash)
             return None
+        # Moved by us, or (condition failed) already rolled forward to it by another writer.
         self._move_head(count, entry_id, digest, stamp)
+        self._last_head = (entry_id, digest, stamp)
         return StoredEntry(id=entry_id, time=stamp, prev_hash=prev_hash, hash=digest, **values)
 
     def _head_state(self) -> tuple[int, str, str]:
