@@ -69,3 +69,34 @@ def fast_retry_time(monkeypatch: pytest.MonkeyPatch) -> None:
         "threading",
         SimpleNamespace(Lock=threading.Lock, Condition=_FastCondition),
     )
+
+
+# The longest tests (5 to 40 s each, measured) start first: with xdist's load scheduling the
+# two workers then end together instead of one finishing a 40 s test alone at the end.
+# Order only; every test still runs. Keep the list to what `--durations=30` shows.
+LONGEST_FIRST = (
+    "deploy/test_deploy_lambda_shards.py",
+    "reliability/test_rel_secrets.py",
+    "deploy/test_deploy_build_lambda.py",
+    "sandbox/test_sandbox_awscli.py",
+    "credentials/test_cred_delete.py",
+    "sandbox/test_sandbox_serve.py",
+    "credentials/test_credentials_processes_delete.py",
+    "credentials/test_cred_audit.py",
+    "documents/test_doc_outputs.py",
+    "credentials/test_cred_resume.py",
+    "reliability/test_rel_midrun.py",
+    "journal/test_journal_checkpoint.py",
+    "enforce/test_enforce_checkpoint.py",
+    "deploy/test_deploy_lambda_findings.py",
+    "reliability/test_rel_crash.py",
+    "sandbox/test_sandbox_wire_validator.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        path = item.nodeid.removeprefix("tests/").split("::", 1)[0]
+        return LONGEST_FIRST.index(path) if path in LONGEST_FIRST else len(LONGEST_FIRST)
+
+    items.sort(key=rank)

@@ -37,8 +37,9 @@ from support import (
 
 @pytest.fixture(scope="module")
 def big() -> Iterator[Sandbox]:
-    """The sample organization plus 200 generated accounts (read-only tests share it)."""
-    with Sandbox.start(enabled_fixture(), accounts=200, seed=1) as sb:
+    """The sample organization plus 80 generated accounts, 5x the default concurrency
+    (read-only tests share it)."""
+    with Sandbox.start(enabled_fixture(), accounts=80, seed=1) as sb:
         yield sb
 
 
