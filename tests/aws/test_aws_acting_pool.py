@@ -143,3 +143,23 @@ def test_a_reused_client_still_signs_only_inside_a_root_session(built: list[str]
     worker.start()
     worker.join()
     assert len(result) == 1 and built == ["iam"]
+
+
+def test_another_client_config_never_takes_them(
+    built: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Same environment, but the code builds another botocore Config (retries off here, as
+    a library caller or test may): the idle clients with rootctl's retries are not reused."""
+    from botocore.config import Config
+
+    held_by_threads(SessionFactory(concurrency=2), 2)
+    monkeypatch.setattr(
+        aws_session,
+        "client_config",
+        lambda max_pool_connections: Config(
+            retries={"mode": "standard", "max_attempts": 1},
+            max_pool_connections=max_pool_connections,
+        ),
+    )
+    SessionFactory(concurrency=2).acting_client("iam")
+    assert built == ["iam"] * 3

@@ -254,9 +254,9 @@ class SessionFactory:
         self._clients: dict[tuple[str, str, str | None], Any] = {}
         self._session_clients: OrderedDict[tuple[str, str, str | None], Any] = OrderedDict()
         self._acting = threading.local()
-        self._acting_pool = _acting_pool_key(profile, concurrency)
         self.max_session_clients = max(_MIN_SESSION_CLIENTS, 4 * concurrency)
         self._config = client_config(max_pool_connections=concurrency + _POOL_HEADROOM)
+        self._acting_pool = _acting_pool_key(profile, self._config)
         self._identity: CallerIdentity | None = None
         try:
             # botocore sessions, not boto3's: rootctl uses no resource or S3 transfer API,
@@ -506,7 +506,8 @@ class _ThreadClients:
 # each; 15-28% of a small organization's audit). A client is either one thread's or idle
 # here, never two threads' at once. The pool key is everything a client's behaviour
 # depends on besides the session it signs as (which it reads per request): the process's
-# environment, the AWS config file as it is on disk, the profile and the pool size; so a
+# environment, the AWS config file as it is on disk, the profile and the client config
+# (retries, timeouts, pool size); so a
 # client is only handed to a factory that would have built the same client. Bounded: the
 # idle clients of the last _IDLE_POOLS keys.
 _IDLE: OrderedDict[str, dict[tuple[str, str], list[Any]]] = OrderedDict()
@@ -514,14 +515,15 @@ _IDLE_LOCK = threading.Lock()
 _IDLE_POOLS = 2
 
 
-def _acting_pool_key(profile: str | None, concurrency: int) -> str:
-    config = os.path.expanduser(os.environ.get("AWS_CONFIG_FILE", "~/.aws/config"))
+def _acting_pool_key(profile: str | None, config: Any) -> str:
+    path = os.path.expanduser(os.environ.get("AWS_CONFIG_FILE", "~/.aws/config"))
     try:
-        info = os.stat(config)
+        info = os.stat(path)
         on_disk: tuple[int, ...] | None = (info.st_ino, info.st_size, info.st_mtime_ns)
     except OSError:
         on_disk = None
-    material = repr((profile, concurrency, config, on_disk, sorted(os.environ.items())))
+    options = sorted(config._user_provided_options.items())  # retries, timeouts, pool size
+    material = repr((profile, options, path, on_disk, sorted(os.environ.items())))
     return hashlib.sha256(material.encode("utf-8", "surrogateescape")).hexdigest()
 
 
