@@ -154,9 +154,11 @@ def test_delete_converges_in_one_run_when_answers_are_lost(
     assert sorted(done) == sorted(planned), "each planned call journaled ok exactly once"
 
     sb.reset_calls()
+    # The faults are still on: one account at a time here too, or concurrent retries of one
+    # account's AssumeRoot can all land on lost slots (seen beside two CPU hogs).
     rerun = run_cli(
         sb, "delete-credentials", "-c", str(config), "--reason", "OPS-9 cleanup", "--yes",
-        "-o", "json", journal=journal,
+        "-o", "json", "--concurrency", "1", journal=journal,
     )  # fmt: skip
     assert rerun.returncode == 0, rerun.stderr[-3000:]
     again = json.loads(rerun.stdout)["summary"]
