@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import json
+import io
 from pathlib import Path
 
 import pytest
 from botocore.config import Config
 from cred_helpers import expected_root, parsed_root, run_cli, targets
 
+from rootctl.reports import writer_for
 from rootctl.sandbox import FaultConfig, Sandbox
 
-from support import DATA_PROD, PAYMENTS_PROD, enabled_fixture
+from support import DATA_PROD, PAYMENTS_PROD, checked_document, enabled_fixture
 
 
 def test_failed_accounts_are_error_results(tmp_path: Path) -> None:
@@ -24,7 +25,7 @@ def test_failed_accounts_are_error_results(tmp_path: Path) -> None:
         proc = run_cli(sb, tmp_path / "j.db", "audit", "-o", "json")
         assert proc.returncode == 1, proc.stderr
         assert "Traceback" not in proc.stderr
-        report = json.loads(proc.stdout)
+        report = checked_document("audit", proc.stdout)
         by_id = {a["account_id"]: a for a in report["accounts"]}
         assert by_id[PAYMENTS_PROD]["status"] == "error"
         assert by_id[PAYMENTS_PROD]["error"]["code"] == "AccessDenied"
@@ -43,7 +44,7 @@ def test_transient_errors_are_retried(tmp_path: Path) -> None:
         sb.set_faults(FaultConfig(error_every=3))
         proc = run_cli(sb, tmp_path / "j.db", "audit", "-o", "json")
         assert "Traceback" not in proc.stderr
-        report = json.loads(proc.stdout)
+        report = checked_document("audit", proc.stdout)
         errors = [a for a in report["accounts"] if a["status"] == "error"]
         assert proc.returncode == (1 if errors else 0)
         assert {e["error"]["code"] for e in errors} <= {"InternalFailure", "ServiceUnavailable"}
@@ -87,9 +88,20 @@ def test_exhausted_retries_give_error_results(
         state = sb.root_state()
         ok = [a for a in report.accounts if a.outcome == "ok"]
         assert len(ok) + len(errors) == len(selection.targets)
+        # The JSON the CLI prints for this report (`audit -o json`): schema-valid, read back.
+        out = io.StringIO()
+        writer_for("audit", "json").write(report, out)
+        printed = {
+            a["account_id"]: a for a in checked_document("audit", out.getvalue())["accounts"]
+        }
         for audit in ok:
             assert audit.root is not None
-            assert parsed_root(audit.to_dict()["root"]) == expected_root(state[audit.account_id])
+            root = printed[audit.account_id]["root"]
+            assert parsed_root(root) == expected_root(state[audit.account_id])
+        for audit in errors:
+            assert audit.error is not None
+            assert printed[audit.account_id]["status"] == "error"
+            assert printed[audit.account_id]["error"]["code"] == audit.error.code
         assert journal.verify().ok
 
 

@@ -86,16 +86,6 @@ class StepResult:
     error: ErrorInfo | None = None
     note: str | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "action": self.step.action,
-            "kind": self.step.kind,
-            "target": self.step.target,
-            "outcome": self.outcome,
-            "error": _error_dict(self.error),
-            "note": self.note,
-        }
-
 
 @dataclass(frozen=True)
 class AccountDeletion:
@@ -111,16 +101,6 @@ class AccountDeletion:
     @property
     def kept(self) -> tuple[Kept, ...]:
         return self.plan.kept
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            **{k: v for k, v in self.plan.to_dict().items() if k != "steps"},
-            "status": self.outcome,
-            "steps": [result.to_dict() for result in self.steps],
-            "verified": self.verified,
-            "remaining": self.remaining.to_dict() if self.remaining is not None else None,
-            "error": _error_dict(self.error),
-        }
 
 
 def record_plans(plan: DeletionPlan, recorder: Recorder) -> None:
@@ -457,7 +437,3 @@ def _journal_step(recorder: Recorder, account_id: str, result: StepResult) -> No
         after=after if done else None,
         error=f"{result.error.code}: {result.error.message}" if result.error and not done else None,
     )
-
-
-def _error_dict(error: ErrorInfo | None) -> dict[str, str] | None:
-    return None if error is None else {"code": error.code, "message": error.message}

@@ -1,7 +1,9 @@
 """Values the credential operations return: what a root user has, and per-account results.
 
 They cross module boundaries (library -> CLI -> report writers), so they are frozen
-dataclasses with one JSON form each (`to_dict`), documented in docs/output.md.
+dataclasses. Their JSON form is the document layer's (`rootctl.documents.audit`,
+docs/output.md), never a method here: the one `to_dict` left on a credential (access key,
+signing certificate, MFA device) is the `before` value a deletion step journals.
 """
 
 from __future__ import annotations
@@ -28,13 +30,6 @@ class Password:
     present: bool
     created: datetime | None = None
     last_used: datetime | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "present": self.present,
-            "created": iso(self.created),
-            "last_used": iso(self.last_used),
-        }
 
 
 @dataclass(frozen=True)
@@ -102,14 +97,6 @@ class RootCredentials:
             or self.mfa_devices
         )
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "password": self.password.to_dict(),
-            "access_keys": [key.to_dict() for key in self.access_keys],
-            "signing_certificates": [cert.to_dict() for cert in self.signing_certificates],
-            "mfa_devices": [device.to_dict() for device in self.mfa_devices],
-        }
-
 
 @dataclass(frozen=True)
 class AccountAudit:
@@ -123,19 +110,6 @@ class AccountAudit:
     root: RootCredentials | None = None
     error: ErrorInfo | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "account_id": self.account_id,
-            "account_name": self.account_name,
-            "ou_path": self.ou_path,
-            "status": self.outcome,
-            "has_root_credentials": self.has_root_credentials,
-            "root": self.root.to_dict() if self.root is not None else None,
-            "error": {"code": self.error.code, "message": self.error.message}
-            if self.error is not None
-            else None,
-        }
-
 
 @dataclass(frozen=True)
 class AuditSummary:
@@ -144,15 +118,6 @@ class AuditSummary:
     without_root_credentials: int
     errors: int
     skipped: int
-
-    def to_dict(self) -> dict[str, int]:
-        return {
-            "accounts": self.accounts,
-            "with_root_credentials": self.with_root_credentials,
-            "without_root_credentials": self.without_root_credentials,
-            "errors": self.errors,
-            "skipped": self.skipped,
-        }
 
 
 @dataclass(frozen=True)
@@ -178,13 +143,3 @@ class AuditReport:
 
     def outcomes(self) -> list[str]:
         return [audit.outcome for audit in self.accounts]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "schema": self.schema,
-            "generated_at": iso(self.generated_at),
-            "organization_id": self.organization_id,
-            "operator": self.operator,
-            "summary": self.summary.to_dict(),
-            "accounts": [audit.to_dict() for audit in self.accounts],
-        }

@@ -36,16 +36,6 @@ class RecoveryResult:
     created: datetime | None = None
     error: ErrorInfo | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "account_id": self.account_id,
-            "status": self.outcome,
-            "created": iso(self.created),
-            "error": None
-            if self.error is None
-            else {"code": self.error.code, "message": self.error.message},
-        }
-
 
 def existing_password(broker: RootSessionBroker, account_id: str) -> datetime | None:
     """When the root password was created, or None when there is none (GetLoginProfile)."""
