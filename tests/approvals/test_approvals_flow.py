@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,7 +21,7 @@ from approval_helpers import (
 from rootctl.journal import Journal
 from rootctl.sandbox import Sandbox
 
-from support import EXPERIMENTS, PAYMENTS_PROD, enabled_fixture
+from support import EXPERIMENTS, PAYMENTS_PROD, checked_document, enabled_fixture
 
 
 @pytest.fixture
@@ -51,8 +50,11 @@ def test_request_approve_unlock_once_then_refused(people: People) -> None:
     rid = request(people, "s3-unlock", "--account", PAYMENTS_PROD, "--bucket", ARTIFACTS,
                   "--reason", "OPS-1 locked artifacts bucket")  # fmt: skip
     assert not assume_roots(sb)  # a request opens no root session
-    listed = json.loads(people.approver("requests", "--pending", "-o", "json").stdout)
-    assert [(r["id"], r["state"], r["requester"]) for r in listed] == [
+    listed = checked_document(
+        "requests", people.approver("requests", "--pending", "-o", "json").stdout
+    )
+    assert listed["pending_only"] is True
+    assert [(r["id"], r["state"], r["requester"]) for r in listed["requests"]] == [
         (rid, "pending", REQUESTER_ARN)
     ]
 
@@ -70,7 +72,8 @@ def test_request_approve_unlock_once_then_refused(people: People) -> None:
     assert "was used" in one_line_error(again)
     assert not assume_roots(sb)
 
-    [view] = json.loads(people.requester("requests", "-o", "json").stdout)
+    after = checked_document("requests", people.requester("requests", "-o", "json").stdout)
+    [view] = after["requests"]
     assert view["state"] == "used"
     assert [a["by"] for a in view["approvals"]] == [APPROVER_ARN]
     with Journal(people.journal_path) as journal:

@@ -57,6 +57,7 @@ def outputs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, list
             ("unlock", "s3", "--account", PAYMENTS_PROD, "--bucket", BUCKET, *APPLY_JSON),
         ),
         ("journal-entry", ("journal", "show", "1", "-o", "json")),
+        ("requests", ("requests", "-o", "json")),  # empty here: tests/approvals has every state
         ("guardrails-check", ("guardrails", "check", "-o", "json")),
         (
             "delete-credentials",  # stdout: the dry-run report; the file: the deletion plan
@@ -95,6 +96,7 @@ def outputs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, list
         "deletion-plan",
         "enforce",
         "guardrails-check",
+        "requests",
     ],
 )
 def test_command_json_validates_against_the_shipped_schema(

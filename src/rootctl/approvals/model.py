@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Final, Literal
 
 from rootctl.sessions.rules import SessionRefused
@@ -167,34 +167,3 @@ class RequestView:
         return cls(
             request, request.state(rules, now), request.expires_at(rules), rules.required_approvals
         )
-
-    def to_dict(self) -> dict[str, object]:
-        """The JSON form (`rootctl requests -o json`): times in UTC ISO 8601."""
-        r = self.request
-
-        def decision(d: Decision | None) -> dict[str, object] | None:
-            if d is None:
-                return None
-            return {"by": d.by, "at": _iso(d.at), "entry_id": d.entry_id, "reason": d.reason}
-
-        return {
-            "id": r.id,
-            "state": self.state,
-            "task": r.task.value,
-            "account_id": r.account_id,
-            "target": r.target,
-            "reason": r.reason,
-            "requester": r.requester,
-            "requested_at": _iso(r.requested_at),
-            "duration_seconds": r.duration_seconds,
-            "approvals": [decision(a) for a in r.approvers()],
-            "required_approvals": self.required_approvals,
-            "denial": decision(r.denial),
-            "use": decision(r.use),
-            "expires_at": _iso(self.expires_at),
-            "entry_id": r.entry_id,
-        }
-
-
-def _iso(value: datetime) -> str:
-    return value.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")

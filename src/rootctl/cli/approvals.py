@@ -7,7 +7,8 @@ The caller's identity comes from STS, never from a flag.
 
 from __future__ import annotations
 
-import json
+import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,7 +16,7 @@ import click
 
 from rootctl.cli.common import config_option, journal_option, output_option, runtime
 from rootctl.errors import UsageError
-from rootctl.text import clean, clean_json
+from rootctl.text import clean
 
 if TYPE_CHECKING:
     from rootctl.approvals import BreakGlassRequest
@@ -106,11 +107,17 @@ def requests(
 ) -> None:
     """List break-glass requests and their state (pending, approved, denied, used,
     expired), read from the verified journal."""
+    from rootctl.approvals.flow import utcnow
+
     rc = runtime(ctx, config=config_path, journal=journal_path)
-    views = rc.requests(pending=pending)
+    now = utcnow()
+    views = rc.requests(pending=pending, now=now)
     if output == "json":
-        text = json.dumps([v.to_dict() for v in views], indent=2, ensure_ascii=False)
-        click.echo(clean_json(text))
+        from rootctl.documents.approvals import requests_document
+        from rootctl.reports.base import writer_for
+
+        document = requests_document(views, as_of=now, pending_only=pending)
+        writer_for("requests", "json").write(document, sys.stdout)
         return
     for view in views:
         click.echo("\t".join(clean(cell) for cell in _row(view)))
@@ -127,9 +134,13 @@ def _row(view: RequestView) -> tuple[str, ...]:
         r.target,
         r.requester,
         f"{len(r.approvers())}/{view.required_approvals}",
-        f"until {view.to_dict()['expires_at']}",
+        f"until {_iso(view.expires_at)}",
         r.reason,
     )
+
+
+def _iso(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 @click.command("approve")

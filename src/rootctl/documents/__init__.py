@@ -43,6 +43,7 @@ DOCUMENTS: dict[str, tuple[str, str]] = {
         "rootctl.journal-entry/v1",
         "rootctl.documents.journal:JournalEntryDocument",
     ),
+    "requests": ("rootctl.requests/v1", "rootctl.documents.approvals:RequestsDocument"),
 }
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 

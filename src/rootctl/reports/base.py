@@ -43,6 +43,7 @@ _WRITERS: dict[tuple[str, str], str] = {
     ("events", "json"): _DOCUMENT_JSON,
     ("enforce", "json"): _DOCUMENT_JSON,
     ("guardrails-check", "json"): _DOCUMENT_JSON,
+    ("requests", "json"): _DOCUMENT_JSON,
     ("enforce", "ocsf"): "rootctl.reports.ocsf_report:EnforceOcsfWriter",
     ("enforce", "asff"): "rootctl.reports.asff_report:EnforceAsffWriter",
     ("journal-entry", "jsonl"): "rootctl.reports.json_report:JsonLinesWriter",
