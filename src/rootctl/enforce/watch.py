@@ -18,11 +18,19 @@ ids of the events of its last 15 minutes). The next run starts 15 minutes before
 because CloudTrail's event history can deliver an event up to about 15 minutes after it
 happened, and skips the ids it already reported: each event is reported once, late ones
 are not lost.
+
+Finding the cursor does not read the whole journal (issue 15): the latest cursor entry is
+the newest one, so the read goes from the head down and stops at the first cursor entry it
+meets (usually among the entries of the previous pass), or at the newest enforcement
+checkpoint, which carries the latest cursor as of the entry it summarises (`cursor` in
+rootctl.enforce.checkpoint; null: none up to there), whichever comes first. What was read
+is verified from its lowest entry to the journal's head record before the cursor is used.
+Only a journal with neither (no watch yet, no checkpoint) is read whole, as before.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -35,7 +43,8 @@ from rootctl.tasks import Task
 if TYPE_CHECKING:
     from rootctl.api import Rootctl
     from rootctl.aws import Credentials, SessionFactory
-    from rootctl.journal import Journal
+    from rootctl.enforce.checkpoint import Checkpoint
+    from rootctl.journal import Journal, StoredEntry
     from rootctl.sessions.events import SessionEvent
 
 CURSOR_ACTION = "watch-cursor"
@@ -50,6 +59,7 @@ PERMISSIONS = ("cloudtrail:LookupEvents", "sts:AssumeRole")
 class Cursor:
     until: datetime
     recent: frozenset[str]
+    entry_id: int = 0  # the `watch-cursor` entry it was read from
 
 
 @dataclass
@@ -75,17 +85,63 @@ class WatchResult:
 
 
 def last_cursor(journal: Journal) -> Cursor | None:
-    """The latest `watch-cursor` entry of the verified journal (None: the first run)."""
+    """The latest `watch-cursor` entry of the verified journal (None: the first run), read
+    from the head down to it or to the newest checkpoint (the module's docstring)."""
+    from rootctl.enforce.checkpoint import read_since_checkpoint
+
     if not journal.path.exists():
         return None
-    latest: Cursor | None = None
-    for entry in journal.verified_entries(action=CURSOR_ACTION, outcome="ok"):
-        after = entry.after if isinstance(entry.after, dict) else {}
-        until = _parse(after.get("until"))
-        recent = after.get("recent")
-        if until is not None and isinstance(recent, list):
-            latest = Cursor(until, frozenset(str(r) for r in recent))
+    since = read_since_checkpoint(journal, stop=lambda entry: cursor_of(entry) is not None)
+    return cursor_after(since.checkpoint, since.entries)
+
+
+def cursor_of(entry: StoredEntry) -> Cursor | None:
+    """The cursor a `watch-cursor` entry holds (None: another entry, or not one rootctl reads)."""
+    if entry.action != CURSOR_ACTION or entry.outcome != "ok":
+        return None
+    after = entry.after if isinstance(entry.after, dict) else {}
+    until = _parse(after.get("until"))
+    recent = after.get("recent")
+    if until is None or not isinstance(recent, list):
+        return None
+    return Cursor(until, frozenset(str(r) for r in recent), entry.id)
+
+
+def cursor_after(checkpoint: Checkpoint | None, entries: Iterable[StoredEntry]) -> Cursor | None:
+    """The checkpoint's cursor, replaced by each cursor entry after it (id order)."""
+    latest = cursor_from_checkpoint(checkpoint.cursor) if checkpoint is not None else None
+    for entry in entries:
+        latest = cursor_of(entry) or latest
     return latest
+
+
+def cursor_checkpoint(cursor: Cursor | None) -> dict[str, Any] | None:
+    """The `cursor` part of a checkpoint."""
+    if cursor is None:
+        return None
+    return {
+        "entry_id": cursor.entry_id,
+        "until": iso(cursor.until),
+        "recent": sorted(cursor.recent),
+    }
+
+
+def cursor_from_checkpoint(raw: object) -> Cursor | None:
+    """The cursor a checkpoint carries (ValueError: not a shape rootctl writes)."""
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise ValueError("cursor")
+    entry_id, until, recent = raw.get("entry_id"), _parse(raw.get("until")), raw.get("recent")
+    if (
+        isinstance(entry_id, bool)
+        or not isinstance(entry_id, int)
+        or until is None
+        or not isinstance(recent, list)
+        or not all(isinstance(r, str) for r in recent)
+    ):
+        raise ValueError("cursor")
+    return Cursor(until, frozenset(recent), entry_id)
 
 
 def watch(
