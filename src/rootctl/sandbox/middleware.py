@@ -27,6 +27,7 @@ from rootctl.sandbox.wire import (
     Response,
     access_denied,
     error_response,
+    fault_status,
     iam_action,
     json_content_type,
     parse_environ,
@@ -377,9 +378,8 @@ class SandboxApp:
             return "error", _injected_error(req, internal)
         refused = faults.fail_actions.get(req.action)
         if refused:
-            status = 403 if "Denied" in refused else 400
             return "error", error_response(
-                req, refused, f"Injected failure of {req.action}.", status
+                req, refused, f"Injected failure of {req.action}.", fault_status(req, refused)
             )
         if self.bucket is not None and not self.bucket.take():
             return "throttle", _throttled(req)

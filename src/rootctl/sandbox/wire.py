@@ -19,7 +19,12 @@ from xml.sax.saxutils import escape
 
 _CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/\d{8}/([^/]+)/([^/]+)/aws4_request")
 
-QUERY_SERVICES = {"iam", "sts"}
+# Services botocore speaks the query protocol to (form-encoded requests, XML answers and
+# errors), with the namespace each answer's root element carries (the model's xmlNamespace).
+# iam and sts: the root-access flows; sns: enforce's summary (rootctl.integrations.sns);
+# cloudformation: the deploy tests create the stacks of deploy/cloudformation here.
+# tests/sandbox/test_sandbox_query_wire.py checks both against botocore's models.
+QUERY_SERVICES = {"iam", "sts", "sns", "cloudformation"}
 JSON_TARGET_PREFIXES = {
     "AWSOrganizationsV20161128.": "organizations",
     "AmazonSQS.": "sqs",
@@ -28,6 +33,8 @@ JSON_TARGET_PREFIXES = {
 XML_NAMESPACES = {
     "iam": "https://iam.amazonaws.com/doc/2010-05-08/",
     "sts": "https://sts.amazonaws.com/doc/2011-06-15/",
+    "sns": "http://sns.amazonaws.com/doc/2010-03-31/",
+    "cloudformation": "http://cloudformation.amazonaws.com/doc/2010-05-15/",
 }
 
 Response = tuple[int, dict[str, str], bytes]
@@ -232,6 +239,38 @@ def error_response(req: AwsRequest, code: str, message: str, status: int = 400) 
         headers["x-amzn-query-error"] = f"{code};{'Sender' if status < 500 else 'Receiver'}"
         headers["Content-Type"] = "application/x-amz-json-1.0"
     return status, headers, json.dumps({"__type": code, "message": message}).encode("utf-8")
+
+
+def fault_status(req: AwsRequest, code: str) -> int:
+    """The HTTP status AWS answers `code` with on this operation (an injected `fail_actions`
+    error): the status its model declares for the code (SNS AuthorizationError 403, Security
+    Hub InvalidAccessException 401), else 500/503 for the server-side common errors, 403 for
+    a denial and 400 for the rest (the common-errors pages of the IAM, STS and SNS API
+    references)."""
+    modeled = _modeled_status(req.service, req.action, code)
+    if modeled is not None:
+        return modeled
+    if code in ("InternalFailure", "InternalError"):
+        return 500
+    if code == "ServiceUnavailable":
+        return 503
+    return 403 if "Denied" in code else 400
+
+
+def _modeled_status(service: str, action: str, code: str) -> int | None:
+    from botocore.exceptions import DataNotFoundError
+    from botocore.model import OperationNotFoundError
+    from moto.core.utils import get_service_model
+
+    try:
+        operation = get_service_model(service).operation_model(action)
+    except (DataNotFoundError, OperationNotFoundError):
+        return None  # not a botocore service or operation: no model to follow
+    for shape in operation.error_shapes:
+        error = shape.metadata.get("error") or {}
+        if error.get("code", shape.name) == code and "httpStatusCode" in error:
+            return int(error["httpStatusCode"])
+    return None
 
 
 def s3_request_headers(request_id: str) -> dict[str, str]:
