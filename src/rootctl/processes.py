@@ -397,8 +397,14 @@ def _settle(
 
 def _catch_interrupts(parent: _Parent) -> Any:
     """First Ctrl-C: stop the workers and wait for them; second: stop waiting. Only the main
-    thread can take signals; elsewhere Ctrl-C keeps Python's default (KeyboardInterrupt)."""
+    thread can take signals; elsewhere Ctrl-C keeps Python's default (KeyboardInterrupt).
+
+    A SIGINT this process was started ignoring stays ignored (a background job of a
+    non-interactive shell, `nohup`): Python keeps that disposition for a one-process run, and
+    a run with workers must not answer a Ctrl-C that the same run without them ignores."""
     if threading.current_thread() is not threading.main_thread():
+        return None
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
         return None
 
     def interrupted(signum: int, frame: object) -> None:

@@ -155,16 +155,16 @@ def _orphans(journal: Path, deadline: float) -> list[int]:
         time.sleep(0.1)
 
 
-@pytest.mark.parametrize("processes", ["1", "2"])
-def test_ctrl_c_stops_every_worker_and_journals_what_ran(tmp_path: Path, processes: str) -> None:
-    """SIGINT to the process group (what a terminal's Ctrl-C does): the workers ignore it, the
-    parent stops them, waits for what runs, and exits as one process does; every session
-    opened is in the journal and nothing runs after the exit."""
-    journal = tmp_path / "journal.db"
-    with Sandbox.start(enabled_fixture(), accounts=200, seed=2) as sb:
-        sb.set_faults(FaultConfig(latency_ms=50))
-        argv = ["audit", "-o", "json", "--processes", processes, "--concurrency", "2"]
-        proc = subprocess.Popen(
+def _start_audit(sb: Sandbox, journal: Path, processes: str, sigint: Any) -> subprocess.Popen[str]:
+    """`rootctl audit` as a process whose SIGINT starts as `sigint`: a terminal's foreground
+    job has the default (Python turns it into KeyboardInterrupt); a background job of a
+    non-interactive shell starts with it ignored, and exec keeps an ignored signal ignored.
+    Set here, in the main thread, for the spawn only: how pytest itself was started (a
+    `&` in a script ignores SIGINT) must not decide what the test checks."""
+    argv = ["audit", "-o", "json", "--processes", processes, "--concurrency", "2"]
+    previous = signal.signal(signal.SIGINT, sigint)
+    try:
+        return subprocess.Popen(
             [sys.executable, "-m", "rootctl", *argv],
             env=cli_env(sb, journal),
             stdin=subprocess.DEVNULL,
@@ -173,6 +173,19 @@ def test_ctrl_c_stops_every_worker_and_journals_what_ran(tmp_path: Path, process
             text=True,
             start_new_session=True,
         )
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+@pytest.mark.parametrize("processes", ["1", "2"])
+def test_ctrl_c_stops_every_worker_and_journals_what_ran(tmp_path: Path, processes: str) -> None:
+    """SIGINT to the process group (what a terminal's Ctrl-C does): the workers ignore it, the
+    parent stops them, waits for what runs, and exits as one process does; every session
+    opened is in the journal and nothing runs after the exit."""
+    journal = tmp_path / "journal.db"
+    with Sandbox.start(enabled_fixture(), accounts=200, seed=2) as sb:
+        sb.set_faults(FaultConfig(latency_ms=50))
+        proc = _start_audit(sb, journal, processes, signal.default_int_handler)
         deadline = time.monotonic() + 180
         while _assume_roots(sb) < 10 and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.02)
@@ -187,6 +200,33 @@ def test_ctrl_c_stops_every_worker_and_journals_what_ran(tmp_path: Path, process
         assert _assume_roots(sb) == opened  # nothing after the exit
         entries = _chain(sb, journal)
         assert len([e for e in entries if e["action"] == "assume-root"]) == opened
+
+
+@pytest.mark.parametrize("processes", ["1", "2"])
+def test_a_run_started_with_sigint_ignored_ignores_ctrl_c_whatever_the_processes(
+    tmp_path: Path, processes: str
+) -> None:
+    """Started as a background job of a script (SIGINT ignored, kept through exec), a
+    Ctrl-C to the group is ignored by the run with workers exactly as by the run without:
+    it finishes, exit 0, every account audited. (It once made the test above fail for
+    --processes 1 only: the worker path installed its own handler over the ignore.)"""
+    journal = tmp_path / "journal.db"
+    with Sandbox.start(enabled_fixture(), accounts=20, seed=2) as sb:
+        sb.set_faults(FaultConfig(latency_ms=50))
+        proc = _start_audit(sb, journal, processes, signal.SIG_IGN)
+        deadline = time.monotonic() + 180
+        while _assume_roots(sb) < 3 and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGINT)
+        out, err = proc.communicate(timeout=180)
+        assert _orphans(journal, deadline=time.monotonic() + 30) == []
+        assert proc.returncode == 0, err
+        report = json.loads(out)
+        audited = [a for a in report["accounts"] if a["status"] != "skipped"]
+        assert len(audited) > 20  # the generated accounts and the sample's
+        assert not [a for a in audited if a.get("error")]
+        assert _assume_roots(sb) == len(audited)  # one session each: it ran to the end
 
 
 def _assume_roots(sb: Sandbox) -> int:
