@@ -144,24 +144,17 @@ class Sandbox:
 
     def _make_server(self) -> Any:
         """Bind the HTTP server (port 0 picks a free port); serving is the caller's choice."""
-        from moto.moto_server.werkzeug_app import (
-            DomainDispatcherApplication,
-            MotoRequestHandler,
-            create_backend_app,
-        )
-        from werkzeug.serving import make_server
+        from moto.moto_server.werkzeug_app import create_backend_app
+
+        from rootctl.sandbox.httpd import CachedDispatcher, PooledThreadsServer, QuietRequestHandler
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
-        self.app = SandboxApp(
-            self.state, DomainDispatcherApplication(create_backend_app), self._control
-        )
+        self.app = SandboxApp(self.state, CachedDispatcher(create_backend_app), self._control)
         self.app.configure_faults()
         if self.port:
             _check_free(self.host, self.port)
-        server = make_server(
-            self.host, self.port, self.app, threaded=True, request_handler=MotoRequestHandler
-        )
-        server.daemon_threads = True  # type: ignore[attr-defined]
+        # What werkzeug's make_server(threaded=True) builds, with reused connection threads.
+        server = PooledThreadsServer(self.host, self.port, self.app, QuietRequestHandler)
         self.port = int(server.server_address[1])
         self._server = server
         return server
