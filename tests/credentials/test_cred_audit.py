@@ -125,7 +125,16 @@ def test_audit_sessions_are_journaled(big: Sandbox, tmp_path: Path) -> None:
     assert run_cli(big, journal, "journal", "verify").returncode == 0
 
 
-def test_selection_flags(big: Sandbox, tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def small() -> Iterator[Sandbox]:
+    """The sample organization plus 12 generated accounts spread over its OUs: selection
+    needs accounts in every OU, not volume (each selection below is a whole audit)."""
+    with Sandbox.start(enabled_fixture(), accounts=12, seed=1) as sb:
+        yield sb
+
+
+def test_selection_flags(small: Sandbox, tmp_path: Path) -> None:
+    big = small
     journal = tmp_path / "j.db"
 
     def selected(*args: str) -> set[str]:
@@ -136,6 +145,7 @@ def test_selection_flags(big: Sandbox, tmp_path: Path) -> None:
     under_workloads = {a for a in state if big.ou_path_of(a).startswith("/root/workloads/")}
     assert selected("--ou", "/root/workloads") == under_workloads
     dev = {a for a in state if big.ou_path_of(a) == "/root/workloads/dev"}
+    assert dev and under_workloads - dev and set(state) - under_workloads  # each flag matters
     assert selected("--ou", "/root/workloads", "--exclude-ou", "/root/workloads/dev") == (
         under_workloads - dev
     )

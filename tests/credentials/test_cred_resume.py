@@ -49,7 +49,9 @@ def test_killed_run_resumes_to_the_plan(tmp_path: Path) -> None:
     journal = tmp_path / "journal.db"
     config = tmp_path / "rootctl.yaml"
     config.write_text(CONFIG)
-    with Sandbox.start(enabled_fixture(), accounts=120, seed=7) as sb:
+    # 60 generated accounts: ~45 with something to delete, so the kill after 25 changes
+    # lands half-way (the first run's plan is well over 25 changes).
+    with Sandbox.start(enabled_fixture(), accounts=60, seed=7) as sb:
         before = sb.root_state()
         in_scope = {a: s for a, s in before.items() if a in targets(sb) - {DATA_PROD}}
         plan = planned_targets(in_scope)
@@ -69,6 +71,7 @@ def test_killed_run_resumes_to_the_plan(tmp_path: Path) -> None:
         proc.wait(timeout=30)
         done_first = len([c for c in changes(sb) if c["status"] == 200])
         assert 0 < done_first < len(plan), "the first run must be interrupted half-way"
+        assert len(plan) > 2 * 25
         sb.set_faults(FaultConfig())
 
         rerun = run_cli(sb, journal, *args)
