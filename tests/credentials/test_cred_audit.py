@@ -24,10 +24,8 @@ from rootctl.org.selection import MANAGEMENT_SKIP_REASON
 from rootctl.sandbox import Sandbox
 
 from support import (
-    DATA_PROD,
     EXPERIMENTS,
     MANAGEMENT,
-    PAYMENTS_DEV,
     PAYMENTS_PROD,
     SECURITY,
     SUSPENDED,
@@ -123,46 +121,6 @@ def test_audit_sessions_are_journaled(big: Sandbox, tmp_path: Path) -> None:
     assert entries[0]["task_policy"] == "IAMAuditRootUserCredentials"
     assert entries[0]["after"]["access_key_id"].startswith("ASIA")
     assert run_cli(big, journal, "journal", "verify").returncode == 0
-
-
-@pytest.fixture(scope="module")
-def small() -> Iterator[Sandbox]:
-    """The sample organization plus 12 generated accounts spread over its OUs: selection
-    needs accounts in every OU, not volume (each selection below is a whole audit)."""
-    with Sandbox.start(enabled_fixture(), accounts=12, seed=1) as sb:
-        yield sb
-
-
-def test_selection_flags(small: Sandbox, tmp_path: Path) -> None:
-    big = small
-    journal = tmp_path / "j.db"
-
-    def selected(*args: str) -> set[str]:
-        report = audit_json(big, journal, *args)
-        return {a["account_id"] for a in report["accounts"]}
-
-    state = big.root_state()
-    under_workloads = {a for a in state if big.ou_path_of(a).startswith("/root/workloads/")}
-    assert selected("--ou", "/root/workloads") == under_workloads
-    dev = {a for a in state if big.ou_path_of(a) == "/root/workloads/dev"}
-    assert dev and under_workloads - dev and set(state) - under_workloads  # each flag matters
-    assert selected("--ou", "/root/workloads", "--exclude-ou", "/root/workloads/dev") == (
-        under_workloads - dev
-    )
-    assert selected("--accounts", f"{PAYMENTS_PROD},{DATA_PROD}", "--accounts", EXPERIMENTS) == {
-        PAYMENTS_PROD,
-        DATA_PROD,
-        EXPERIMENTS,
-    }
-    assert selected("--ou", "/root/security", "--accounts", PAYMENTS_DEV) == {
-        SECURITY,
-        PAYMENTS_DEV,
-    }
-    everything = selected()
-    assert selected("--exclude", f"{SECURITY} {EXPERIMENTS}") == everything - {
-        SECURITY,
-        EXPERIMENTS,
-    }
 
 
 def test_csv_table_out_file_and_fail_on_findings(big: Sandbox, tmp_path: Path) -> None:
