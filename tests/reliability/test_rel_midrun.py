@@ -48,16 +48,16 @@ CHANGES = {
     "DeleteVirtualMFADevice": "delete-virtual-mfa-device",
 }
 ACCOUNTS = 50
+SMALL_ACCOUNTS = 20
 REASON = "OPS-12 mid-run failure"
 
 
-@pytest.fixture
-def org(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Sandbox, Path]]:
-    """The sample plus 50 generated accounts (about 35 with something to delete), the
-    config with two exceptions, the sandbox's environment in this process."""
+def _org(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, accounts: int
+) -> Iterator[tuple[Sandbox, Path]]:
     config = tmp_path / "rootctl.yaml"
     config.write_text(EXCEPTIONS_CONFIG)
-    with Sandbox.start(enabled_fixture(), accounts=ACCOUNTS, seed=12) as sb:
+    with Sandbox.start(enabled_fixture(), accounts=accounts, seed=12) as sb:
         for name in [k for k in os.environ if k.startswith(("AWS_", "ROOTCTL_"))]:
             monkeypatch.delenv(name)
         for name, value in sb.env().items():
@@ -65,6 +65,20 @@ def org(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Sandb
         monkeypatch.setenv("AWS_CONFIG_FILE", os.devnull)
         monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
         yield sb, config
+
+
+@pytest.fixture
+def org(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Sandbox, Path]]:
+    """The sample plus 50 generated accounts (about 35 with something to delete), the
+    config with two exceptions, the sandbox's environment in this process."""
+    yield from _org(tmp_path, monkeypatch, ACCOUNTS)
+
+
+@pytest.fixture
+def small_org(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Sandbox, Path]]:
+    """As `org` with 20 generated accounts: the full-disk tests stop within the first few
+    accounts (at most 20 entries after the plans); a bigger plan only costs its audit."""
+    yield from _org(tmp_path, monkeypatch, SMALL_ACCOUNTS)
 
 
 class StopAfter:
@@ -276,9 +290,9 @@ def run_with_full_disk(
 # room after the plans: 0 = the first delete session's entry fails, 1 = the first step's, ...
 @pytest.mark.parametrize("room", [0, 1, 2, 3, 4, 5, 7, 9, 12, 17])
 def test_full_disk_mid_delete_one_account_at_a_time(
-    org: tuple[Sandbox, Path], tmp_path: Path, room: int
+    small_org: tuple[Sandbox, Path], tmp_path: Path, room: int
 ) -> None:
-    sb, config = org
+    sb, config = small_org
     path = tmp_path / "journal.db"
     planned, done, entries = run_with_full_disk(sb, config, path, 1, room)
     recorder = planned.run.recorder
@@ -301,9 +315,9 @@ def test_full_disk_mid_delete_one_account_at_a_time(
 
 @pytest.mark.parametrize("room", [0, 3, 8, 20])
 def test_full_disk_mid_delete_concurrently(
-    org: tuple[Sandbox, Path], tmp_path: Path, room: int
+    small_org: tuple[Sandbox, Path], tmp_path: Path, room: int
 ) -> None:
-    sb, config = org
+    sb, config = small_org
     path = tmp_path / "journal.db"
     concurrency = 4
     planned, done, entries = run_with_full_disk(sb, config, path, concurrency, room)
@@ -319,11 +333,11 @@ def test_full_disk_mid_delete_concurrently(
 
 
 def test_full_disk_while_the_plans_are_journaled_changes_nothing(
-    org: tuple[Sandbox, Path], tmp_path: Path
+    small_org: tuple[Sandbox, Path], tmp_path: Path
 ) -> None:
     from rootctl.journal import JournalError
 
-    sb, config = org
+    sb, config = small_org
     journal = FullJournal(tmp_path / "journal.db")
     rc = connect(config=config, journal=journal, concurrency=2)
     planned = rc.plan_deletion(reason=REASON)
@@ -401,11 +415,11 @@ def test_broker_drops_a_session_its_journal_entry_could_not_record(
 
 
 def test_cli_full_disk_is_one_line_and_exit_1(
-    org: tuple[Sandbox, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    small_org: tuple[Sandbox, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The CLI with the journal failing after the plans and a few entries (in-process: the
     sandbox cannot fill a disk, so Journal.append is wrapped)."""
-    _, config = org
+    _, config = small_org
     journal = tmp_path / "journal.db"
     full: list[bool] = []
     real: Callable[[Journal, JournalEntry], StoredEntry] = Journal.append
