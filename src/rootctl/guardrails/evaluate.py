@@ -22,13 +22,15 @@ statement with Principal/NotPrincipal is rejected with PolicyError instead of gu
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 
 from rootctl.guardrails.conditions import PolicyError, conditions_hold
-from rootctl.guardrails.patterns import Ctx, normalise_context, policy_pattern
+from rootctl.guardrails.patterns import Ctx, CtxValue, normalise_context, policy_pattern
 
 __all__ = [
     "Effect",
@@ -38,6 +40,7 @@ __all__ = [
     "ScpDecision",
     "StatementRef",
     "evaluate_policy",
+    "evaluate_policy_text",
     "evaluate_scps",
 ]
 
@@ -121,7 +124,12 @@ def _exactly_one(statement: Mapping[str, Any], a: str, b: str, where: str) -> tu
 
 
 def _statement_matches(
-    statement: Mapping[str, Any], request: RequestContext, ctx: Ctx, variables: bool, where: str
+    statement: Mapping[str, Any],
+    action: str,
+    resource: str,
+    ctx: Ctx,
+    variables: bool,
+    where: str,
 ) -> bool:
     if "Principal" in statement or "NotPrincipal" in statement:
         raise PolicyError(
@@ -130,12 +138,12 @@ def _statement_matches(
     element, raw_actions = _exactly_one(statement, "Action", "NotAction", where)
     if not element:
         raise PolicyError(f"{where}: a statement needs Action or NotAction")
-    hit = _action_matches(_strings(raw_actions, element), request.action)
+    hit = _action_matches(_strings(raw_actions, element), action)
     if hit != (element == "Action"):
         return False
     element, raw_resources = _exactly_one(statement, "Resource", "NotResource", where)
     if element:
-        hit = _resource_matches(_strings(raw_resources, element), request.resource, ctx, variables)
+        hit = _resource_matches(_strings(raw_resources, element), resource, ctx, variables)
         if hit != (element == "Resource"):
             return False
     return conditions_hold(statement.get("Condition"), ctx, variables)
@@ -158,9 +166,15 @@ def evaluate_policy(
     Raises PolicyError for a document AWS would not accept (unknown operator, Action and
     NotAction together, ...); never raises because of the request's values.
     """
+    ctx = normalise_context(request.context)
+    return _evaluate(document, request.action, request.resource, ctx, name)
+
+
+def _evaluate(
+    document: Mapping[str, Any], action: str, resource: str, ctx: Ctx, name: str
+) -> PolicyResult:
     if not isinstance(document, Mapping):
         raise PolicyError(f"{name}: a policy document must be a JSON object")
-    ctx = normalise_context(request.context)
     variables = document.get("Version") == VARIABLES_VERSION
     deny: StatementRef | None = None
     allow: StatementRef | None = None
@@ -172,7 +186,7 @@ def evaluate_policy(
             raise PolicyError(f"{where}: Effect must be 'Allow' or 'Deny', not {effect!r}")
         if (deny if effect == Effect.DENY else allow) is not None:
             continue
-        if _statement_matches(statement, request, ctx, variables, where):
+        if _statement_matches(statement, action, resource, ctx, variables, where):
             ref = StatementRef(name, str(sid) if sid is not None else None, index)
             if effect == Effect.DENY:
                 deny = ref
@@ -181,21 +195,75 @@ def evaluate_policy(
     return PolicyResult(explicit_deny=deny, allow=allow)
 
 
+# -- the same, remembered: for callers that evaluate a few policies for many requests ----------
+#
+# The sandbox evaluates a task policy and the SCPs above an account on every call a root
+# identity makes: the same few documents against the same few actions, resources and context
+# values. A result is a pure function of the document's text, its name, the action, the
+# resource and the normalised context (conditions read only the context; no clock, no
+# randomness), so remembering it by exactly those cannot change an answer.
+
+_RequestKey = tuple[str, str, tuple[tuple[str, CtxValue], ...]]
+# Entries kept: each is a small frozen result; least recently used go first.
+MAX_CACHED_RESULTS = 8192
+
+
+def _request_key(request: RequestContext) -> _RequestKey:
+    ctx = normalise_context(request.context)
+    return request.action, request.resource, tuple(ctx.items())
+
+
+@lru_cache(maxsize=256)
+def _document(text: str, name: str) -> Mapping[str, Any]:
+    """A policy's JSON text parsed once (shared read-only: the evaluator never mutates it)."""
+    try:
+        document = json.loads(text)
+    except ValueError:
+        raise PolicyError(f"{name}: a policy document must be valid JSON") from None
+    if not isinstance(document, Mapping):
+        raise PolicyError(f"{name}: a policy document must be a JSON object")
+    return document  # type: ignore[no-any-return]
+
+
+@lru_cache(maxsize=MAX_CACHED_RESULTS)
+def _evaluate_text(text: str, name: str, key: _RequestKey) -> PolicyResult:
+    action, resource, items = key
+    return _evaluate(_document(text, name), action, resource, dict(items), name)
+
+
+def evaluate_policy_text(text: str, request: RequestContext, name: str = "policy") -> PolicyResult:
+    """`evaluate_policy` of a document given as its JSON text, remembered per request.
+
+    Raises PolicyError for text that is not a JSON object, and as `evaluate_policy` does
+    (errors are never remembered: the next call raises again).
+    """
+    return _evaluate_text(text, name, _request_key(request))
+
+
+PolicySource = Mapping[str, Any] | str
+
+
 def evaluate_scps(
-    levels: Sequence[tuple[str, Sequence[tuple[str, Mapping[str, Any]]]]],
+    levels: Sequence[tuple[str, Sequence[tuple[str, PolicySource]]]],
     request: RequestContext,
 ) -> ScpDecision:
     """AWS SCP semantics over the path root -> OUs -> account.
 
     An explicit Deny at any level denies; otherwise every level needs at least one policy with
-    a matching Allow (a level with no policies allows nothing).
+    a matching Allow (a level with no policies allows nothing). A policy given as JSON text is
+    evaluated through `evaluate_policy_text` (remembered); a mapping, as it is.
     """
     denied_by: StatementRef | None = None
     missing: str | None = None
+    key: _RequestKey | None = None
     for level_name, policies in levels:
         level_allows = False
         for policy_name, document in policies:
-            result = evaluate_policy(document, request, policy_name)
+            if isinstance(document, str):
+                key = key or _request_key(request)
+                result = _evaluate_text(document, policy_name, key)
+            else:
+                result = evaluate_policy(document, request, policy_name)
             if denied_by is None and result.explicit_deny is not None:
                 denied_by = result.explicit_deny
             level_allows = level_allows or result.allow is not None

@@ -16,6 +16,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable
+from functools import cache
 from http import HTTPStatus
 from typing import Any
 
@@ -35,7 +36,7 @@ from rootctl.sandbox.wire import (
     s3_bucket_and_key,
     s3_request_headers,
 )
-from rootctl.tasks import task_policy_document
+from rootctl.tasks import Task, task_policy_document
 
 StartResponse = Callable[..., Any]
 CONTROL_PREFIX = "/_rootctl/"
@@ -227,7 +228,7 @@ class SandboxApp:
 
     def _root_denial(self, req: AwsRequest, principal: Principal) -> Response | None:
         """Expired session, task policy, then SCPs: the checks AWS applies to root identities."""
-        from rootctl.guardrails.evaluate import RequestContext, evaluate_policy, evaluate_scps
+        from rootctl.guardrails.evaluate import RequestContext, evaluate_policy_text, evaluate_scps
 
         session = principal.session
         context = self._request_context(req, principal)
@@ -235,8 +236,8 @@ class SandboxApp:
             action=iam_action(req), resource=self._resource(req, principal), context=context
         )
         if session is not None:
-            result = evaluate_policy(
-                task_policy_document(session.task), request, name=session.task.value
+            result = evaluate_policy_text(
+                _task_policy_text(session.task), request, name=session.task.value
             )
             if result.explicit_deny is not None:
                 return access_denied(
@@ -246,7 +247,7 @@ class SandboxApp:
                 )
         org = org_context(principal.account_id)
         if org is not None and principal.account_id != org.management_account_id:
-            decision = evaluate_scps(org.scp_levels(principal.account_id), request)
+            decision = evaluate_scps(org.scp_level_texts(principal.account_id), request)
             if not decision.allowed:
                 if decision.denied_by is not None:
                     why = f"with an explicit deny in a service control policy ({decision.denied_by.policy}, statement {decision.denied_by.sid})"
@@ -472,6 +473,12 @@ class SandboxApp:
                 applied_status=applied_status,
             )
         )
+
+
+@cache
+def _task_policy_text(task: Task) -> str:
+    """The task policy's document as JSON text: the key its evaluations are remembered by."""
+    return json.dumps(task_policy_document(task), sort_keys=True)
 
 
 def _expired(state: SandboxState, req: AwsRequest, principal: Principal) -> Response | None:

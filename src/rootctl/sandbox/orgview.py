@@ -53,6 +53,17 @@ class OrgContext:
 
     def scp_levels(self, account_id: str) -> list[tuple[str, list[tuple[str, dict[str, Any]]]]]:
         """SCPs attached on the account's path, from the root down to the account itself."""
+        return [
+            (level, [(name, json.loads(text)) for name, text in policies])
+            for level, policies in self.scp_level_texts(account_id)
+        ]
+
+    def scp_level_texts(self, account_id: str) -> list[tuple[str, list[tuple[str, str]]]]:
+        """`scp_levels` with each policy's JSON text as moto holds it, not parsed.
+
+        What the sandbox enforces on every root call: evaluate_scps evaluates text through
+        its cache, so a policy is not parsed and evaluated again for the same request.
+        """
         account = self.account(account_id)
         if account is None:
             return []
@@ -62,7 +73,7 @@ class OrgContext:
         while current is not None:
             chain.append(current)
             current = by_id.get(current.parent_id) if current.type != "ROOT" else None
-        levels: list[tuple[str, list[tuple[str, dict[str, Any]]]]] = []
+        levels: list[tuple[str, list[tuple[str, str]]]] = []
         for node in [*reversed(chain), account]:
             if node.type == "ROOT":
                 name = "root"
@@ -71,7 +82,7 @@ class OrgContext:
             else:
                 name = f"ou:{self.ou_path(node.id)}"
             policies = [
-                (str(p.name), json.loads(p.content))
+                (str(p.name), str(p.content))
                 for p in node.attached_policies
                 if p.type == "SERVICE_CONTROL_POLICY"
             ]
