@@ -52,12 +52,6 @@ def verifies(journal: Path) -> bool:
 
 
 def _client(sb: Sandbox, service: str) -> Any:
-    import boto3
-    from botocore.config import Config
+    from support import client
 
-    assert sb.operator is not None
-    return boto3.Session(
-        aws_access_key_id=sb.operator.access_key_id,
-        aws_secret_access_key=sb.operator.secret_access_key,
-        region_name=sb.region,
-    ).client(service, endpoint_url=sb.endpoint_url, config=Config(retries={"max_attempts": 1}))
+    return client(sb, service)

@@ -60,18 +60,20 @@ def _add_reader_role(sb: Sandbox, account_id: str) -> None:
     """The member role the watch reads through, made in one account (via its admin role)."""
     import json
 
-    import boto3
+    from support import keyed_client
 
     creds = client(sb, "sts").assume_role(
         RoleArn=f"arn:aws:iam::{account_id}:role/OrganizationAccountAccessRole",
         RoleSessionName="setup",
     )["Credentials"]
-    iam = boto3.Session(
-        aws_access_key_id=creds["AccessKeyId"],
-        aws_secret_access_key=creds["SecretAccessKey"],
-        aws_session_token=creds["SessionToken"],
-        region_name=sb.region,
-    ).client("iam", endpoint_url=sb.endpoint_url)
+    iam = keyed_client(
+        sb,
+        "iam",
+        creds["AccessKeyId"],
+        creds["SecretAccessKey"],
+        creds["SessionToken"],
+        retries=True,
+    )
     trust = {
         "Version": "2012-10-17",
         "Statement": [

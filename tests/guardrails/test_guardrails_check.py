@@ -60,14 +60,10 @@ def calls(sb: Sandbox) -> Counter[str]:
 
 def long_term_root_iam(sb: Sandbox, account_id: str) -> Any:
     """An IAM client signed with the account's long-term root access key (fixture data)."""
-    import boto3
+    from support import keyed_client
 
     key = next(k for k in sb.state.root_users[account_id].access_keys if k.status == "Active")
-    return boto3.Session(
-        aws_access_key_id=key.access_key_id,
-        aws_secret_access_key=key.secret_access_key,
-        region_name=sb.region,
-    ).client("iam", endpoint_url=sb.endpoint_url)
+    return keyed_client(sb, "iam", key.access_key_id, key.secret_access_key, retries=True)
 
 
 @pytest.fixture

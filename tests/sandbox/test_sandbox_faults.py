@@ -15,7 +15,7 @@ from botocore.exceptions import ClientError, ConnectionClosedError
 from rootctl.sandbox import FaultConfig, Sandbox
 from rootctl.tasks import Task
 
-from support import DATA_PROD, PAYMENTS_DEV, PAYMENTS_PROD, client, error_code
+from support import DATA_PROD, PAYMENTS_DEV, PAYMENTS_PROD, client, error_code, keyed_client
 
 ONE_ATTEMPT = Config(retries={"mode": "standard", "total_max_attempts": 1})
 
@@ -25,12 +25,14 @@ def root_iam(sb: Sandbox, account_id: str, task: Task = Task.DELETE) -> Any:
     creds = client(sb, "sts").assume_root(
         TargetPrincipal=account_id, TaskPolicyArn={"arn": task.arn}
     )["Credentials"]
-    return boto3.Session(
-        aws_access_key_id=creds["AccessKeyId"],
-        aws_secret_access_key=creds["SecretAccessKey"],
-        aws_session_token=creds["SessionToken"],
-        region_name=sb.region,
-    ).client("iam", endpoint_url=sb.endpoint_url, config=ONE_ATTEMPT)
+    return keyed_client(
+        sb,
+        "iam",
+        creds["AccessKeyId"],
+        creds["SecretAccessKey"],
+        creds["SessionToken"],
+        config=ONE_ATTEMPT,
+    )
 
 
 def key_of(sb: Sandbox, account_id: str) -> str:

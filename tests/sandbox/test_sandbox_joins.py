@@ -5,15 +5,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from rootctl.sandbox import Sandbox
 from rootctl.sandbox.joins import root_access_key
 
-from support import client, error_code
+from support import client, error_code, keyed_client
 
 INVITED = "777788889999"
 
@@ -22,9 +20,7 @@ def as_root_user(sb: Sandbox, account_id: str, service: str) -> Any:
     """A client signed with the account's root access key (a standalone account's root)."""
     key = root_access_key(sb.state, account_id)
     assert key is not None
-    return boto3.Session(
-        aws_access_key_id=key[0], aws_secret_access_key=key[1], region_name=sb.region
-    ).client(service, endpoint_url=sb.endpoint_url, config=Config(retries={"max_attempts": 1}))
+    return keyed_client(sb, service, key[0], key[1])
 
 
 def invite_and_accept(sb: Sandbox, account_id: str = INVITED) -> dict[str, Any]:

@@ -14,9 +14,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
 
 from rootctl.sandbox import FaultConfig, Sandbox, SandboxCredentials
 from rootctl.sessions.events import (
@@ -28,7 +26,7 @@ from rootctl.sessions.events import (
 )
 from rootctl.tasks import Task
 
-from support import MANAGEMENT, PAYMENTS_DEV, client, enabled_fixture, run_cli
+from support import MANAGEMENT, PAYMENTS_DEV, client, enabled_fixture, keyed_client, run_cli
 
 
 def sessions_by_key(sb: Sandbox, journal: Path) -> dict[str, dict[str, Any]]:
@@ -52,12 +50,9 @@ def assume_root(
     opened = client(sb, "sts", creds).assume_root(
         TargetPrincipal=account_id, TaskPolicyArn={"arn": task.arn}
     )["Credentials"]
-    iam = boto3.Session(
-        aws_access_key_id=opened["AccessKeyId"],
-        aws_secret_access_key=opened["SecretAccessKey"],
-        aws_session_token=opened["SessionToken"],
-        region_name=sb.region,
-    ).client("iam", endpoint_url=sb.endpoint_url, config=Config(retries={"max_attempts": 1}))
+    iam = keyed_client(
+        sb, "iam", opened["AccessKeyId"], opened["SecretAccessKey"], opened["SessionToken"]
+    )
     return str(opened["AccessKeyId"]), iam
 
 
