@@ -18,7 +18,7 @@ from rootctl.sandbox import Sandbox
 from rootctl.sandbox.httpd import MAX_CACHED_HOSTS, CachedDispatcher
 from rootctl.sandbox.wire import AwsRequest, Response
 
-from support import client, enabled_fixture
+from support import PAYMENTS_PROD, client, enabled_fixture
 
 CONN_THREAD = "rootctl-sandbox-conn"
 
@@ -169,3 +169,34 @@ def test_no_access_log_line_per_request(sb: Sandbox, caplog: pytest.LogCaptureFi
         with urllib.request.urlopen(f"{sb.endpoint_url}/_rootctl/health", timeout=30) as r:
             assert r.status in (200, 401, 403)
     assert [r for r in caplog.records if r.name == "werkzeug"] == []
+
+
+def test_s3_metadata_names_keep_their_underscores(sb: Sandbox) -> None:
+    """moto keeps the spelling `my_key` (WSGI folds it into `my-key`), and lets a dashed name
+    win over an underscored one; the handler's shortcut for requests without an underscore
+    header must not change either (answers as before the shortcut)."""
+    s3 = client(sb, "s3", sb.credentials_for(PAYMENTS_PROD))
+    s3.create_bucket(Bucket="metadata-names")
+    cases = [
+        ({"my_key": "u"}, {"my_key": "u"}),
+        ({"my-key": "d"}, {"my-key": "d"}),
+        ({"my_key": "u", "my-key": "d"}, {"my-key": "d"}),
+    ]
+    for sent, kept in cases:
+        s3.put_object(Bucket="metadata-names", Key="k", Body=b"x", Metadata=sent)
+        assert s3.head_object(Bucket="metadata-names", Key="k")["Metadata"] == kept
+
+
+def test_moto_s_name_conversion_is_remembered_and_unchanged(sb: Sandbox) -> None:
+    from moto.core import responses, utils
+    from moto.sqs import models
+
+    for module in (responses, models):
+        remembered = module.camelcase_to_underscores
+        assert remembered is not utils.camelcase_to_underscores
+        for name in ("ApproximateNumberOfMessages", "Policy", "RedrivePolicy", "", "ABCTest", "x"):
+            assert remembered(name) == utils.camelcase_to_underscores(name)
+    sqs = client(sb, "sqs", sb.credentials_for(PAYMENTS_PROD))
+    url = sqs.get_queue_url(QueueName="payments-events")["QueueUrl"]
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    assert "Policy" in attributes and attributes["DelaySeconds"] == "0"

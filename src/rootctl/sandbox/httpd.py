@@ -6,8 +6,9 @@ test. Three costs per request that change nothing on the wire (benchmarks/bench_
 - moto's dispatcher looks its backend up by host name with a directory listing of moto's
   package and a stat() per entry, then a scan of every service's URL patterns: a pure
   function of the host string, so it is remembered (`CachedDispatcher`);
-- werkzeug formats an access-log line for every request although its logger is at ERROR
-  (`QuietRequestHandler`);
+- werkzeug formats an access-log line for every request although its logger is at ERROR, and
+  moto walks every header to keep the spelling of S3 metadata names with an underscore, also
+  when no header has one (`QuietRequestHandler`);
 - socketserver starts a thread per connection, and werkzeug closes every connection after one
   answer (`Connection: close`), so every request paid a thread start: finished threads wait
   for the next connection instead (`PooledThreadsServer`).
@@ -19,8 +20,9 @@ import queue
 import threading
 from typing import Any
 
+from moto.core.request import PRESERVED_HEADER_NAMES_ENVIRON_KEY
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler
-from werkzeug.serving import ThreadedWSGIServer
+from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 
 # Distinct host names the dispatcher remembers: the inferred host is built from the signed
 # service and region, so a hostile client could make up many; past this, look-ups are not kept.
@@ -48,10 +50,22 @@ class CachedDispatcher(DomainDispatcherApplication):  # type: ignore[misc]
 
 
 class QuietRequestHandler(MotoRequestHandler):  # type: ignore[misc]
-    """moto's request handler without the access log (werkzeug's logger is at ERROR anyway)."""
+    """moto's request handler without the access log (werkzeug's logger is at ERROR anyway),
+    and without moto's header bookkeeping when there is nothing for it to keep."""
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         return None
+
+    def make_environ(self) -> dict[str, Any]:
+        """moto's environ: it keeps the spelling of S3 metadata headers with an underscore
+        (`x-amz-meta-my_key`), which WSGI would fold into dashes. Without an underscore in any
+        header name it keeps nothing, so the header-by-header pass is skipped (same environ)."""
+        if any("_" in name for name in self.headers):
+            moto_environ: dict[str, Any] = super().make_environ()
+            return moto_environ
+        environ: dict[str, Any] = WSGIRequestHandler.make_environ(self)
+        environ[PRESERVED_HEADER_NAMES_ENVIRON_KEY] = {}
+        return environ
 
 
 class PooledThreadsServer(ThreadedWSGIServer):  # type: ignore[misc]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 IAM_PRINCIPAL = "iam.amazonaws.com"
@@ -146,7 +147,25 @@ def patch_moto() -> None:
 
     models.OrganizationsBackend.register_delegated_administrator = register_delegated_administrator  # type: ignore[method-assign]
     _patch_policy_ids(models)
+    _remember_name_conversions()
     _PATCHED = True
+
+
+def _remember_name_conversions() -> None:
+    """moto's camelcase_to_underscores, remembered where moto calls it per request.
+
+    A pure function of its string, done character by character: SQS GetQueueAttributes
+    converted every attribute name (about 20 per queue) on every call, moto's dispatcher
+    every action name. Bounded: an action name comes from the client.
+    """
+    from moto.core import responses
+    from moto.core.utils import camelcase_to_underscores
+    from moto.sqs import models as sqs_models
+
+    remembered = lru_cache(maxsize=1024)(camelcase_to_underscores)
+    for module in (responses, sqs_models):
+        if getattr(module, "camelcase_to_underscores", None) is camelcase_to_underscores:
+            setattr(module, "camelcase_to_underscores", remembered)  # noqa: B010
 
 
 # AWS-managed policies live in the `aws` account (Organizations API reference, PolicySummary:
