@@ -45,10 +45,32 @@ CONDITIONAL = {
 }
 
 
+# A resource pattern and a condition but no policy variable: the resource and one context
+# key are part of what is remembered, the rest of the context is not.
+RESOURCE_BOUND = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Sid": "Logs",
+            "Effect": "Deny",
+            "Action": "s3:*",
+            "Resource": f"arn:aws:s3:::{ACCOUNT}-*",
+        },
+        {
+            "Effect": "Allow",
+            "NotAction": "sqs:*",
+            "Resource": ["*"],
+            "Condition": {"StringEquals": {"aws:PrincipalAccount": ACCOUNT}},
+        },
+    ],
+}
+
+
 def _policies() -> list[tuple[str, dict[str, Any]]]:
     policies = [(task.value, task_policy_document(task)) for task in Task]
     policies += [(name, render([name])) for name in TEMPLATES]
     policies += [("full", FULL_ACCESS), ("conditional", CONDITIONAL)]
+    policies += [("resource-bound", RESOURCE_BOUND)]
     return policies
 
 
@@ -77,6 +99,7 @@ def _contexts() -> list[dict[str, Any]]:
     base = {"aws:PrincipalArn": ROOT, "aws:PrincipalAccount": ACCOUNT}
     return [
         base,
+        {"aws:PrincipalArn": ROOT, "aws:PrincipalAccount": "444455556666"},
         {**base, "aws:AssumedRoot": True},
         {**base, "aws:AssumedRoot": "true", "n": 1},
         {**base, "aws:AssumedRoot": False, "n": "1"},
@@ -165,3 +188,37 @@ def test_a_bad_document_raises_every_time(text: str, message: str) -> None:
             evaluate_policy_text(text, request, "bad")
         with pytest.raises(PolicyError, match=message):
             evaluate_scps([("root", [("bad", text)])], request)
+
+
+@pytest.mark.parametrize(
+    ("task", "action"),
+    [(Task.AUDIT, "iam:ListAccessKeys"), (Task.DELETE, "iam:DeleteAccessKey")],
+)
+def test_one_evaluation_serves_every_account(
+    monkeypatch: pytest.MonkeyPatch, task: Task, action: str
+) -> None:
+    """The task policies read no context key and match every account's root ARN alike: the
+    accounts' different ARNs must not each cost an evaluation (the point of the cache)."""
+    from rootctl.guardrails import evaluate
+
+    evaluations: list[str] = []
+    real = evaluate._evaluate
+
+    def counted(*args: Any) -> Any:
+        evaluations.append(args[2])
+        return real(*args)
+
+    monkeypatch.setattr(evaluate, "_evaluate", counted)
+    text = json.dumps(task_policy_document(task)) + " "  # a text no other test used
+    for index in range(50):
+        account = f"{index:012d}"
+        arn = f"arn:aws:iam::{account}:root"
+        request = RequestContext(
+            action=action,
+            resource=arn,
+            context={"aws:PrincipalArn": arn, "aws:PrincipalAccount": account},
+        )
+        assert evaluate_policy_text(text, request, task.value).explicit_deny is None
+    other_user = RequestContext(action=action, resource="arn:aws:iam::1:user/x", context={})
+    assert evaluate_policy_text(text, other_user, task.value).explicit_deny is not None
+    assert len(evaluations) == 2, evaluations

@@ -23,6 +23,7 @@ statement with Principal/NotPrincipal is rejected with PolicyError instead of gu
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -30,7 +31,7 @@ from functools import lru_cache
 from typing import Any
 
 from rootctl.guardrails.conditions import PolicyError, conditions_hold
-from rootctl.guardrails.patterns import Ctx, CtxValue, normalise_context, policy_pattern
+from rootctl.guardrails.patterns import Ctx, normalise_context, policy_pattern
 
 __all__ = [
     "Effect",
@@ -198,19 +199,29 @@ def _evaluate(
 # -- the same, remembered: for callers that evaluate a few policies for many requests ----------
 #
 # The sandbox evaluates a task policy and the SCPs above an account on every call a root
-# identity makes: the same few documents against the same few actions, resources and context
-# values. A result is a pure function of the document's text, its name, the action, the
-# resource and the normalised context (conditions read only the context; no clock, no
-# randomness), so remembering it by exactly those cannot change an answer.
+# identity makes: the same few documents against the same few actions, from many accounts.
+# A result is a pure function of the document, the action and what the document reads of the
+# request (no clock, no randomness), so it is remembered by exactly those:
+# - context: the keys its Condition blocks name (every read of the context is
+#   `ctx.get(key)`); with a policy variable `${...}` anywhere, the whole context;
+# - resource: without policy variables, a resource is read only by matching it against the
+#   document's Resource/NotResource patterns, so what counts is which patterns match (the
+#   audit task policy's NotResource arn:aws:iam::*:root matches every account's root alike);
+#   with variables, the resource itself.
+# So one evaluation serves every account unless the document tells accounts apart.
 
-_RequestKey = tuple[str, str, tuple[tuple[str, CtxValue], ...]]
-# Entries kept: each is a small frozen result; least recently used go first.
+# Entries kept; when full, the cache starts again (a simple bound: the sandbox needs a few
+# hundred entries).
 MAX_CACHED_RESULTS = 8192
+_RESULTS: dict[tuple[Any, ...], PolicyResult] = {}
 
 
-def _request_key(request: RequestContext) -> _RequestKey:
-    ctx = normalise_context(request.context)
-    return request.action, request.resource, tuple(ctx.items())
+@dataclass(frozen=True)
+class _Reads:
+    """What of a request one document can read."""
+
+    keys: frozenset[str] | None  # context keys (lower case); None: all of them
+    patterns: tuple[re.Pattern[str] | None, ...] | None  # resource patterns; None: verbatim
 
 
 @lru_cache(maxsize=256)
@@ -225,19 +236,70 @@ def _document(text: str, name: str) -> Mapping[str, Any]:
     return document  # type: ignore[no-any-return]
 
 
-@lru_cache(maxsize=MAX_CACHED_RESULTS)
-def _evaluate_text(text: str, name: str, key: _RequestKey) -> PolicyResult:
-    action, resource, items = key
-    return _evaluate(_document(text, name), action, resource, dict(items), name)
+_EVERYTHING = _Reads(keys=None, patterns=None)
+
+
+@lru_cache(maxsize=256)
+def _reads(text: str, name: str) -> _Reads:
+    document = _document(text, name)
+    if "${" in text:
+        return _EVERYTHING
+    keys: set[str] = set()
+    patterns: dict[str, None] = {}
+    raw = document.get("Statement")
+    for statement in raw if isinstance(raw, list) else [raw]:
+        if not isinstance(statement, Mapping):
+            return _EVERYTHING  # evaluating it raises PolicyError whatever the request
+        for element in ("Resource", "NotResource"):
+            values = statement.get(element, [])
+            for pattern in values if isinstance(values, list) else [values]:
+                if not isinstance(pattern, str):
+                    return _EVERYTHING
+                patterns[pattern] = None
+        condition = statement.get("Condition")
+        if condition is None:
+            continue
+        if not isinstance(condition, Mapping):
+            return _EVERYTHING
+        for body in condition.values():
+            if not isinstance(body, Mapping):
+                return _EVERYTHING
+            keys.update(str(key).lower() for key in body)
+    compiled = tuple(
+        None if p == "*" else policy_pattern(p, {}, variables=False, wildcards=True)
+        for p in patterns
+    )
+    return _Reads(keys=frozenset(keys), patterns=compiled)
+
+
+def _remembered(text: str, name: str, action: str, resource: str, ctx: Ctx) -> PolicyResult:
+    reads = _reads(text, name)
+    if reads.keys is None:
+        items = tuple(ctx.items())
+    else:
+        items = tuple((key, value) for key, value in ctx.items() if key in reads.keys)
+    if reads.patterns is None:
+        seen: Any = resource
+    else:  # "*" (None here) matches without reading the resource
+        seen = tuple(p is None or p.fullmatch(resource) is not None for p in reads.patterns)
+    key = (text, name, action, seen, items)
+    result = _RESULTS.get(key)
+    if result is None:
+        result = _evaluate(_document(text, name), action, resource, ctx, name)
+        if len(_RESULTS) >= MAX_CACHED_RESULTS:
+            _RESULTS.clear()
+        _RESULTS[key] = result
+    return result
 
 
 def evaluate_policy_text(text: str, request: RequestContext, name: str = "policy") -> PolicyResult:
-    """`evaluate_policy` of a document given as its JSON text, remembered per request.
+    """`evaluate_policy` of a document given as its JSON text, remembered (see above).
 
     Raises PolicyError for text that is not a JSON object, and as `evaluate_policy` does
     (errors are never remembered: the next call raises again).
     """
-    return _evaluate_text(text, name, _request_key(request))
+    ctx = normalise_context(request.context)
+    return _remembered(text, name, request.action, request.resource, ctx)
 
 
 PolicySource = Mapping[str, Any] | str
@@ -255,13 +317,13 @@ def evaluate_scps(
     """
     denied_by: StatementRef | None = None
     missing: str | None = None
-    key: _RequestKey | None = None
+    ctx: Ctx | None = None
     for level_name, policies in levels:
         level_allows = False
         for policy_name, document in policies:
             if isinstance(document, str):
-                key = key or _request_key(request)
-                result = _evaluate_text(document, policy_name, key)
+                ctx = normalise_context(request.context) if ctx is None else ctx
+                result = _remembered(document, policy_name, request.action, request.resource, ctx)
             else:
                 result = evaluate_policy(document, request, policy_name)
             if denied_by is None and result.explicit_deny is not None:
