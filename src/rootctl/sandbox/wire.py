@@ -13,7 +13,7 @@ import json
 import re
 import uuid
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlparse
 from xml.sax.saxutils import escape
@@ -189,10 +189,8 @@ def serialize_result(
     service: str, action: str, result: dict[str, Any], request_id: str
 ) -> Response:
     """Serialise a successful result with moto's model-driven serialiser."""
-    from moto.core.serialize import XFormedAttributePicker
-
     operation, serializer_class = _serializer(service, action)
-    serializer = serializer_class(operation_model=operation, value_picker=XFormedAttributePicker())
+    serializer = serializer_class(operation_model=operation, value_picker=_picker())
     out = serializer.serialize(result)
     body = out["body"]
     if isinstance(body, str):
@@ -226,6 +224,42 @@ def _serializer(service: str, action: str) -> tuple[Any, type[Any]]:
     ):
         serializer_class = _fast_xml_class(serializer_class)
     return operation, serializer_class
+
+
+@cache
+def _picker() -> Any:
+    """moto's XFormedAttributePicker, with the keys it tries on a plain dict remembered.
+
+    For each model member the picker tries a list of candidate keys (aliases from the shape,
+    the member name, their snake_case forms) until one is present. For a plain dict (what the
+    sandbox's handlers return) that list depends only on the member name and its shape, so it
+    is built once per (name, shape) instead of on every value of every answer. Other objects,
+    and any picker with response transformers, take moto's path unchanged.
+    """
+    from moto.core.constants import MISSING
+    from moto.core.serialize import XFormedAttributePicker
+    from moto.core.utils import get_value
+
+    class DictKeysRemembered(XFormedAttributePicker):  # type: ignore[misc]
+        def __init__(self) -> None:
+            super().__init__()
+            self._keys: dict[tuple[str, Any], tuple[str, ...]] = {}
+
+        def __call__(self, context: Any) -> Any:
+            obj = context.obj
+            if type(obj) is not dict or self.response_transformers:
+                return super().__call__(context)
+            remembered = (context.key, context.shape)
+            keys = self._keys.get(remembered)
+            if keys is None:
+                keys = self._keys[remembered] = tuple(self.get_possible_keys(context))
+            for key in keys:
+                value = get_value(obj, key, MISSING)
+                if value is not MISSING:
+                    return value
+            return None
+
+    return DictKeysRemembered()
 
 
 _FAST_XML_CLASSES: dict[type[Any], type[Any]] = {}
