@@ -48,6 +48,7 @@ from botocore.loaders import Loader, create_loader
 from rootctl.aws.endpoints import check_endpoint_url
 from rootctl.aws.errors import operator_error, stops_the_run
 from rootctl.aws.retry import client_config, connection_budget, timeouts
+from rootctl.aws.timestamps import response_parser_factory
 from rootctl.errors import RootctlError, UsageError
 from rootctl.fanout import DEFAULT_CONCURRENCY
 from rootctl.text import clean
@@ -270,6 +271,9 @@ class SessionFactory:
             self._acting_core = botocore.session.Session(profile=profile)
             self._acting_core.register_component("data_loader", loader)
             self._acting_core.register_component("credential_provider", _ActingResolver())
+            parsers = response_parser_factory()  # botocore's, with a faster timestamp parser
+            for core in (self._core, self._acting_core):
+                core.register_component("response_parser_factory", parsers)
             self.region = check_region(self._resolve_region(region))
         except (ProfileNotFound, InvalidConfigError, ConfigParseError) as exc:
             raise _usage(exc) from exc
