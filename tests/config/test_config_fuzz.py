@@ -116,7 +116,10 @@ def _check(load: Any) -> None:
 
 
 @settings(
-    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=300,
+    deadline=None,
+    # tests/conftest.py's profile suppresses too_slow; a list here replaces it, so both.
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(data=documents)
 def test_any_yaml_document_loads_or_raises_usage_error(tmp_path: Path, data: Any) -> None:
