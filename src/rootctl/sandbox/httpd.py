@@ -42,7 +42,7 @@ class CachedDispatcher(DomainDispatcherApplication):  # type: ignore[misc]
         try:
             return self._backends[host]
         except KeyError:
-            pass
+            pass  # not remembered yet: ask moto below
         backend = super().get_backend_for_host(host)
         if len(self._backends) < MAX_CACHED_HOSTS:
             self._backends[host] = backend
@@ -120,7 +120,7 @@ class PooledThreadsServer(ThreadedWSGIServer):  # type: ignore[misc]
         try:
             return self._jobs.get(timeout=IDLE_SECONDS)
         except queue.Empty:
-            pass
+            pass  # idle too long: end this thread, unless a job arrived just now (below)
         with self._pool_lock:
             # A job may have been queued for this thread just as it timed out: take it.
             try:
