@@ -98,7 +98,13 @@ def _botocore_session() -> Any:
     if cached is None or cached[0] != environment:
         import botocore.session
 
-        cached = _THREAD.session = (environment, botocore.session.get_session())
+        from rootctl.aws.session import shared_loader
+
+        core = botocore.session.get_session()
+        # rootctl's process-wide loader: the models and endpoint data are read once per
+        # process, not once per test (each sandbox's AWS_ENDPOINT_URL makes a new session).
+        core.register_component("data_loader", shared_loader(core.get_config_variable("data_path")))
+        cached = _THREAD.session = (environment, core)
     return cached[1]
 
 
@@ -251,7 +257,6 @@ def credential_holders(sb: Sandbox) -> set[str]:
 def invite_and_accept(sb: Sandbox, account_id: str) -> tuple[str, str]:
     """The management account invites a standalone account; its root access key accepts.
     Returns the root access key (id, secret) the account had."""
-    from botocore.config import Config
 
     from rootctl.sandbox.joins import root_access_key
 
@@ -260,11 +265,9 @@ def invite_and_accept(sb: Sandbox, account_id: str) -> tuple[str, str]:
     )
     key = root_access_key(sb.state, account_id)
     assert key is not None
-    boto3.Session(
-        aws_access_key_id=key[0], aws_secret_access_key=key[1], region_name=sb.region
-    ).client(
-        "organizations", endpoint_url=sb.endpoint_url, config=Config(retries={"max_attempts": 1})
-    ).accept_handshake(HandshakeId=handshake["Handshake"]["Id"])
+    keyed_client(sb, "organizations", key[0], key[1]).accept_handshake(
+        HandshakeId=handshake["Handshake"]["Id"]
+    )
     return key
 
 

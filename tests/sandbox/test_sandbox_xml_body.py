@@ -203,3 +203,81 @@ def test_names_xmltodict_refuses_are_refused(body: dict[Any, Any]) -> None:
     with pytest.raises(ValueError) as ours:
         unparse(body)
     assert str(ours.value) == str(theirs.value)
+
+
+def test_moto_s_own_answers_are_unchanged_by_the_remembered_picker_keys() -> None:
+    """moto answers DynamoDB, Organizations' reads, S3 and SQS itself: each read below is asked
+    through moto's own picker and serialiser classes, then twice through the sandbox's
+    (wire.speed_up_moto_serialisers), and the three bodies are the same bytes."""
+    import moto.core.responses as responses
+
+    from rootctl.sandbox import wire
+
+    bodies: list[bytes] = []
+
+    def keep(http_response: Any, **_: Any) -> None:
+        bodies.append(http_response.content)
+
+    with Sandbox.start(enabled_fixture()) as sb:
+        assert responses.XFormedAttributePicker is wire._moto_picker  # installed by start()
+        assert responses.get_serializer_class is wire._moto_serializer_class
+        moto_names = dict(wire._MOTO_NAMES)
+        sandbox_names = {name: getattr(responses, name) for name in moto_names}
+        ddb, org = client(sb, "dynamodb"), client(sb, "organizations")
+        s3 = root_client(sb, PAYMENTS_PROD, Task.S3_UNLOCK, "s3")
+        sqs = root_client(sb, PAYMENTS_PROD, Task.SQS_UNLOCK, "sqs")
+        queue = sqs.get_queue_url(QueueName="payments-events")["QueueUrl"]
+        ddb.create_table(
+            TableName="t",
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        item = {
+            "pk": {"S": "a"},
+            "n": {"N": "1.5"},
+            "b": {"B": b"\x00\xff"},
+            "m": {"M": {"l": {"L": [{"S": "x"}, {"NULL": True}, {"BOOL": False}]}}},
+            "ss": {"SS": ["p", "q"]},
+        }
+        ddb.put_item(TableName="t", Item=item)
+        reads = [
+            lambda: ddb.describe_table(TableName="t"),
+            lambda: ddb.get_item(TableName="t", Key={"pk": {"S": "a"}}, ConsistentRead=True),
+            lambda: ddb.query(
+                TableName="t",
+                KeyConditionExpression="pk = :p",
+                ExpressionAttributeValues={":p": {"S": "a"}},
+                ReturnConsumedCapacity="TOTAL",
+            ),
+            lambda: ddb.put_item(TableName="t", Item=item, ReturnValues="ALL_OLD"),
+            lambda: ddb.update_item(
+                TableName="t",
+                Key={"pk": {"S": "a"}},
+                UpdateExpression="SET n = :n",
+                ExpressionAttributeValues={":n": {"N": "1.5"}},
+                ReturnValues="ALL_NEW",
+            ),
+            lambda: ddb.list_tables(),
+            lambda: org.describe_organization(),
+            lambda: org.list_accounts(),
+            lambda: org.list_roots(),
+            lambda: s3.get_bucket_policy(Bucket="payments-prod-artifacts"),
+            lambda: sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["All"]),
+        ]
+        for c in (ddb, org, s3, sqs):
+            c.meta.events.register("after-call", keep)
+        try:
+            for read in reads:
+                # The sandbox's twice: its first answer fills the remembered keys.
+                for names in (moto_names, sandbox_names, sandbox_names):
+                    for name, value in names.items():
+                        setattr(responses, name, value)
+                    read()
+        finally:
+            for name, value in sandbox_names.items():
+                setattr(responses, name, value)
+    assert len(bodies) == 3 * len(reads)
+    for index in range(0, len(bodies), 3):
+        moto, first, remembered = bodies[index : index + 3]
+        assert moto and moto == first == remembered, index // 3

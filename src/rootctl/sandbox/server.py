@@ -147,8 +147,10 @@ class Sandbox:
         from moto.moto_server.werkzeug_app import create_backend_app
 
         from rootctl.sandbox.httpd import CachedDispatcher, PooledThreadsServer, QuietRequestHandler
+        from rootctl.sandbox.wire import speed_up_moto_serialisers
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        speed_up_moto_serialisers()
         self.app = SandboxApp(self.state, CachedDispatcher(create_backend_app), self._control)
         self.app.configure_faults()
         if self.port:

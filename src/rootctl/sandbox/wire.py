@@ -207,23 +207,13 @@ def serialize_result(
 
 @lru_cache(maxsize=512)
 def _serializer(service: str, action: str) -> tuple[Any, type[Any]]:
-    """The operation's model and moto's serialiser class for it, looked up once.
-
-    An XML serialiser that writes its body with xmltodict gets the same body from
-    rootctl.sandbox.xmlbody.unparse instead (byte-identical, several times faster).
-    """
-    from moto.core.serialize import BaseXMLSerializer, get_serializer_class
+    """The operation's model and the sandbox's serialiser class for it, looked up once."""
+    from moto.core.serialize import get_serializer_class
     from moto.core.utils import get_service_model
 
     model = get_service_model(service)
     operation = model.operation_model(action)
-    serializer_class: type[Any] = get_serializer_class(service, model.protocol)
-    if (
-        issubclass(serializer_class, BaseXMLSerializer)
-        and serializer_class._serialize_body is BaseXMLSerializer._serialize_body
-    ):
-        serializer_class = _fast_xml_class(serializer_class)
-    return operation, serializer_class
+    return operation, fast_serializer_class(get_serializer_class(service, model.protocol))
 
 
 @cache
@@ -232,9 +222,10 @@ def _picker() -> Any:
 
     For each model member the picker tries a list of candidate keys (aliases from the shape,
     the member name, their snake_case forms) until one is present. For a plain dict (what the
-    sandbox's handlers return) that list depends only on the member name and its shape, so it
-    is built once per (name, shape) instead of on every value of every answer. Other objects,
-    and any picker with response transformers, take moto's path unchanged.
+    sandbox's handlers and moto's DynamoDB return) that list depends only on the member name
+    and its shape, so it is built once per (name, shape) instead of on every value of every
+    answer. Other objects, and any picker with response transformers, take moto's path
+    unchanged.
     """
     from moto.core.constants import MISSING
     from moto.core.serialize import XFormedAttributePicker
@@ -243,16 +234,16 @@ def _picker() -> Any:
     class DictKeysRemembered(XFormedAttributePicker):  # type: ignore[misc]
         def __init__(self) -> None:
             super().__init__()
-            self._keys: dict[tuple[str, Any], tuple[str, ...]] = {}
+            self.keys: dict[tuple[str, Any], tuple[str, ...]] = {}
 
         def __call__(self, context: Any) -> Any:
             obj = context.obj
             if type(obj) is not dict or self.response_transformers:
                 return super().__call__(context)
             remembered = (context.key, context.shape)
-            keys = self._keys.get(remembered)
+            keys = self.keys.get(remembered)
             if keys is None:
-                keys = self._keys[remembered] = tuple(self.get_possible_keys(context))
+                keys = self.keys[remembered] = tuple(self.get_possible_keys(context))
             for key in keys:
                 value = get_value(obj, key, MISSING)
                 if value is not MISSING:
@@ -262,22 +253,98 @@ def _picker() -> Any:
     return DictKeysRemembered()
 
 
-_FAST_XML_CLASSES: dict[type[Any], type[Any]] = {}
+def speed_up_moto_serialisers() -> None:
+    """moto's own answers (DynamoDB, Organizations, S3, SQS, ...) are serialised like the
+    sandbox's own: with the remembered keys of `_picker()` and `fast_serializer_class`.
+
+    moto's `ActionResult.execute_result` builds a new `XFormedAttributePicker` for every
+    answer, which works out the candidate keys of every member of every value again, and
+    its serialisers build a picker context (with the joined key path) per value: most of a
+    DynamoDB answer's CPU. The two names it calls are pointed at `_moto_picker` (the shared
+    picker without response transformers, moto's own class with them) and
+    `_moto_serializer_class`. Answers are the same bytes (tests/sandbox/test_sandbox_xml_body.py).
+    Idempotent.
+    """
+    import moto.core.responses
+
+    responses: Any = moto.core.responses  # moto's module globals, not exports
+    if responses.XFormedAttributePicker is not _moto_picker:
+        _MOTO_NAMES["XFormedAttributePicker"] = responses.XFormedAttributePicker
+        responses.XFormedAttributePicker = _moto_picker
+    if responses.get_serializer_class is not _moto_serializer_class:
+        _MOTO_NAMES["get_serializer_class"] = responses.get_serializer_class
+        responses.get_serializer_class = _moto_serializer_class
 
 
-def _fast_xml_class(base: type[Any]) -> type[Any]:
-    known = _FAST_XML_CLASSES.get(base)
+_MOTO_NAMES: dict[str, Any] = {}
+
+
+def _moto_picker(response_transformers: dict[str, Any] | None = None) -> Any:
+    if response_transformers:
+        return _MOTO_NAMES["XFormedAttributePicker"](response_transformers=response_transformers)
+    return _picker()
+
+
+def _moto_serializer_class(service_name: str, protocol: str) -> type[Any]:
+    return fast_serializer_class(_MOTO_NAMES["get_serializer_class"](service_name, protocol))
+
+
+_FAST_CLASSES: dict[type[Any], type[Any]] = {}
+
+
+def fast_serializer_class(base: type[Any]) -> type[Any]:
+    """moto's serialiser class `base`, with two shortcuts that change no byte of an answer:
+
+    - `get_value` on a plain dict with the shared picker reads the remembered keys directly,
+      without the picker context moto builds per value (the first look-up of a member goes
+      through moto's path, which remembers it);
+    - an XML serialiser that writes its body with xmltodict gets the same body from
+      rootctl.sandbox.xmlbody.unparse instead (byte-identical, several times faster).
+    """
+    known = _FAST_CLASSES.get(base)
     if known is not None:
         return known
+    from moto.core.constants import MISSING
+    from moto.core.serialize import BaseXMLSerializer, ResponseSerializer
+
     from rootctl.sandbox.xmlbody import unparse
 
-    def _serialize_body(self: Any, body: dict[str, Any]) -> str:
-        if self.pretty_print:  # never asked by the sandbox: xmltodict's pretty printing
-            return str(base._serialize_body(self, body))
-        return unparse(body)
+    picker = _picker()
+    remembered = picker.keys
+    plain: dict[tuple[str, Any], tuple[str, ...]] = {}  # remembered keys without a dot path
+    moto_get_value = ResponseSerializer.get_value
 
-    made = type(f"Sandbox{base.__name__}", (base,), {"_serialize_body": _serialize_body})
-    return _FAST_XML_CLASSES.setdefault(base, made)
+    def get_value(self: Any, value: Any, key: str, shape: Any) -> Any:
+        if type(value) is dict and self._value_picker is picker:
+            keys = plain.get((key, shape))
+            if keys is None:
+                keys = remembered.get((key, shape))
+                if keys is not None and not any("." in k for k in keys):
+                    plain[key, shape] = keys
+                else:
+                    keys = None
+            if keys is not None:
+                for candidate in keys:
+                    found = value.get(candidate, MISSING)
+                    if found is not MISSING:
+                        return found
+                return None
+        return moto_get_value(self, value, key, shape)
+
+    attributes: dict[str, Any] = {"get_value": get_value}
+    if (
+        issubclass(base, BaseXMLSerializer)
+        and base._serialize_body is BaseXMLSerializer._serialize_body
+    ):
+
+        def _serialize_body(self: Any, body: dict[str, Any]) -> str:
+            if self.pretty_print:  # never asked by the sandbox: xmltodict's pretty printing
+                return str(base._serialize_body(self, body))
+            return unparse(body)
+
+        attributes["_serialize_body"] = _serialize_body
+    made = type(f"Sandbox{base.__name__}", (base,), attributes)
+    return _FAST_CLASSES.setdefault(base, made)
 
 
 def error_response(req: AwsRequest, code: str, message: str, status: int = 400) -> Response:
