@@ -388,3 +388,46 @@ def test_caller_identity_is_cached(clean_env: Path, monkeypatch: pytest.MonkeyPa
     assert first.account == "111111111111"
     assert first.arn.endswith(":user/ops")
     assert first.user_id == "AIDAEXAMPLE"
+
+
+def _handlers(emitter: Any) -> list[tuple[str, str, str]]:
+    """(event path, first/middle/last, handler) of every handler an emitter holds, in order."""
+    found: list[tuple[str, str, str]] = []
+
+    def walk(node: dict[str, Any], path: str) -> None:
+        values = node.get("values")
+        if values:
+            for part in ("first", "middle", "last"):
+                found.extend((path, part, repr(h)) for h in getattr(values, part, None) or [])
+        for name, child in sorted(node.get("children", {}).items()):
+            walk(child, f"{path}.{name}")
+
+    walk(emitter._handlers._root, "")
+    return found
+
+
+def test_new_botocore_session_has_botocore_s_own_handlers_and_its_own_emitter() -> None:
+    """new_botocore_session copies a template of the built-in handlers: the same handlers in
+    the same order as botocore's registration, and a registration on one session is seen by
+    no other session (nor the template)."""
+    import botocore.session
+
+    from rootctl.aws.session import new_botocore_session
+
+    def own(*_: Any, **__: Any) -> None:
+        return None
+
+    plain = botocore.session.Session(profile="p")
+    fast, other = new_botocore_session("p"), new_botocore_session(None)
+    expected = _handlers(plain._original_handler)
+    assert len(expected) > 100
+    assert _handlers(fast._original_handler) == expected
+    assert (
+        dict(fast._original_handler._unique_id_handlers).keys()
+        == dict(plain._original_handler._unique_id_handlers).keys()
+    )
+    assert fast.profile == "p" and other.profile is None
+    fast.register("before-call.iam", own)
+    assert len(_handlers(fast._original_handler)) == len(expected) + 1
+    assert _handlers(other._original_handler) == expected
+    assert _handlers(new_botocore_session()._original_handler) == expected
