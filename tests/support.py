@@ -96,13 +96,12 @@ def _botocore_session() -> Any:
     environment = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("AWS_")))
     cached = getattr(_THREAD, "session", None)
     if cached is None or cached[0] != environment:
-        import botocore.session
+        from rootctl.aws.session import new_botocore_session, shared_loader
 
-        from rootctl.aws.session import shared_loader
-
-        core = botocore.session.get_session()
-        # rootctl's process-wide loader: the models and endpoint data are read once per
-        # process, not once per test (each sandbox's AWS_ENDPOINT_URL makes a new session).
+        # rootctl's template of botocore's built-in handlers and its process-wide loader: the
+        # handlers are registered and the models and endpoint data read once per process, not
+        # once per test (each sandbox's AWS_ENDPOINT_URL makes a new session).
+        core = new_botocore_session()
         core.register_component("data_loader", shared_loader(core.get_config_variable("data_path")))
         cached = _THREAD.session = (environment, core)
     return cached[1]
