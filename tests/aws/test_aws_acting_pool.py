@@ -163,3 +163,33 @@ def test_another_client_config_never_takes_them(
     )
     SessionFactory(concurrency=2).acting_client("iam")
     assert built == ["iam"] * 3
+
+
+# -- the operator's clients -------------------------------------------------------------------
+
+
+def test_operator_clients_are_shared_by_factories_that_would_build_the_same(
+    built: list[str], sb: Sandbox, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A later factory in the same environment gets the operator's clients already built (and
+    they work); another environment, profile file, credentials file or client config builds
+    its own."""
+    monkeypatch.setattr(aws_session, "_OPERATOR", type(aws_session._OPERATOR)())
+    first = SessionFactory()
+    sts = first.client("sts")
+    assert first.caller_identity().account == sb.management_account_id
+    again = SessionFactory()
+    assert again.client("sts") is sts and again.client("organizations") is first.client(
+        "organizations"
+    )
+    assert again.caller_identity().account == sb.management_account_id
+    assert SessionFactory(concurrency=64).client("sts") is not sts  # another pool size
+    (tmp_path / "credentials").write_text("[default]\n")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
+    other_file = SessionFactory().client("sts")
+    assert other_file is not sts
+    (tmp_path / "credentials").write_text("[default]\nregion = us-east-1\n")  # edited
+    assert SessionFactory().client("sts") is not other_file
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "2")  # any environment change
+    assert SessionFactory().client("sts") not in (sts, other_file)
+    assert len(aws_session._OPERATOR) == aws_session._OPERATOR_POOLS  # bounded
