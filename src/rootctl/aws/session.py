@@ -547,13 +547,18 @@ _IDLE_LOCK = threading.Lock()
 _IDLE_POOLS = 2
 
 
-def _acting_pool_key(profile: str | None, config: Any) -> str:
-    path = os.path.expanduser(os.environ.get("AWS_CONFIG_FILE", "~/.aws/config"))
+def _on_disk(variable: str, default: str) -> tuple[str, tuple[int, ...] | None]:
+    """The file an AWS_* variable names (or its default) and its identity on disk, if any."""
+    path = os.path.expanduser(os.environ.get(variable, default))
     try:
         info = os.stat(path)
-        on_disk: tuple[int, ...] | None = (info.st_ino, info.st_size, info.st_mtime_ns)
     except OSError:
-        on_disk = None
+        return path, None
+    return path, (info.st_ino, info.st_size, info.st_mtime_ns)
+
+
+def _acting_pool_key(profile: str | None, config: Any) -> str:
+    path, on_disk = _on_disk("AWS_CONFIG_FILE", "~/.aws/config")
     options = sorted(config._user_provided_options.items())  # retries, timeouts, pool size
     material = repr((profile, options, path, on_disk, sorted(os.environ.items())))
     return hashlib.sha256(material.encode("utf-8", "surrogateescape")).hexdigest()
@@ -571,13 +576,7 @@ _OPERATOR_POOLS = 2
 
 
 def _operator_clients(acting_pool: str) -> dict[tuple[str, str, str | None], Any]:
-    path = os.path.expanduser(os.environ.get("AWS_SHARED_CREDENTIALS_FILE", "~/.aws/credentials"))
-    try:
-        info = os.stat(path)
-        on_disk: tuple[int, ...] | None = (info.st_ino, info.st_size, info.st_mtime_ns)
-    except OSError:
-        on_disk = None
-    material = repr((acting_pool, path, on_disk))
+    material = repr((acting_pool, *_on_disk("AWS_SHARED_CREDENTIALS_FILE", "~/.aws/credentials")))
     key = hashlib.sha256(material.encode("utf-8", "surrogateescape")).hexdigest()
     with _OPERATOR_LOCK:
         clients = _OPERATOR.get(key)
