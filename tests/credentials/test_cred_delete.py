@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from cred_helpers import audit_json, changes, is_clean, journal_entries, run_cli, targets
 
+from rootctl.fanout import DEFAULT_CONCURRENCY
 from rootctl.sandbox import Sandbox
 
 from support import (
@@ -47,8 +48,9 @@ def config(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def big() -> Iterator[Sandbox]:
-    """The sample plus 80 generated accounts: 5x the default concurrency."""
-    with Sandbox.start(enabled_fixture(), accounts=80, seed=1) as sb:
+    """The sample plus 48 generated accounts: 3x the default concurrency (the deletion test
+    asserts that more accounts than workers have something to delete: 31)."""
+    with Sandbox.start(enabled_fixture(), accounts=48, seed=1) as sb:
         yield sb
 
 
@@ -72,6 +74,7 @@ def test_delete_everything_except_exceptions(big: Sandbox, tmp_path: Path, confi
     journal = tmp_path / "journal.db"
     before = big.root_state()
     expected = deletions_expected(before)
+    assert len(expected) > DEFAULT_CONCURRENCY, len(expected)  # every worker, some twice
     big.reset_calls()
 
     proc = run_cli(
