@@ -151,6 +151,7 @@ QUEUE_TEXT = st.one_of(
 
 @FAST
 @given(QUEUE_TEXT)
+@example(text="0\n")  # found by this test: `$` in a .match() accepted a trailing newline
 def test_queue_name_or_url_is_checked_locally(text: str) -> None:
     ref = usage_or(parse_queue, text, ACCOUNT)
     if ref is not None:
@@ -281,3 +282,29 @@ def test_a_fixture_error_naming_a_key_with_a_line_break_is_one_line() -> None:
     with pytest.raises(UsageError) as caught:
         load_fixture({"organization": {"bad\nkey": 1}})
     assert "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize("end", ["\n", "\r\n", " ", "\t"])
+def test_names_with_a_trailing_newline_or_space_are_refused_or_cleaned(end: str) -> None:
+    """The class of the queue-name bug above (a pattern ending in `$` used with .match()
+    accepts a trailing newline): every check of a name or id either refuses the valid value
+    plus trailing whitespace, or strips it and returns exactly the valid value; inside a
+    value it is refused; an account id of non-ASCII digits is refused."""
+    from rootctl.aws import RootSessionBroker, SessionFactory
+    from rootctl.sessions.resources import check_bucket_name, check_queue_name
+
+    url = f"https://sqs.us-east-1.amazonaws.com/{ACCOUNT}/q"
+    for check, valid in [(check_bucket_name, "payments-prod-artifacts"), (check_queue_name, "q")]:
+        assert check(valid) == valid
+        with pytest.raises(UsageError):
+            check(valid + end)
+    assert check_region("us-east-1" + end) == "us-east-1"
+    assert parse_queue("q" + end, ACCOUNT).name == "q"
+    assert parse_queue(url + end, ACCOUNT).url == url
+    for inside in (f"q{end}x", url.replace("/q", f"/q{end}x"), url.replace("sqs.", f"sqs.{end}")):
+        with pytest.raises(UsageError):
+            parse_queue(inside, ACCOUNT)
+    broker = RootSessionBroker(SessionFactory(region="us-east-1"))
+    for account in (ACCOUNT + end, "١٢٣٤٥٦٧٨٩٠١٢"):
+        with pytest.raises(UsageError, match="not 12 digits"):
+            broker.credentials(account, Task.AUDIT)

@@ -43,7 +43,7 @@ SessionOpened = Callable[[str, Task, str, datetime], None]
 SessionFailed = Callable[[str, Task, str], None]
 
 DEFAULT_REFRESH_MARGIN_SECONDS = 120
-_ACCOUNT_ID = re.compile(r"^\d{12}$")
+_ACCOUNT_ID = re.compile(r"^[0-9]{12}$")
 # Codes that mean "this session's credentials are no longer valid": drop it, open a new one.
 EXPIRED_CODES = ("ExpiredToken", "ExpiredTokenException")
 
@@ -145,7 +145,7 @@ class RootSessionBroker:
             self._slots.clear()
 
     def _slot(self, account_id: str, task: Task) -> _Slot:
-        if not _ACCOUNT_ID.match(account_id):
+        if not _ACCOUNT_ID.fullmatch(account_id):
             raise UsageError(f"account id {account_id!r} is not 12 digits")
         key = (account_id, task)
         with self._lock:

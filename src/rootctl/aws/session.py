@@ -252,7 +252,7 @@ def check_region(region: str) -> str:
             f"region {value!r} selects the global STS endpoint, which AssumeRoot does not "
             "support: use a real region such as us-east-1 (--region or AWS_REGION)"
         )
-    if not _REGION_RE.match(value):
+    if not _REGION_RE.fullmatch(value):
         raise UsageError(
             f"region {clean(repr(value))} is not an AWS region name: use one like us-east-1 "
             "(--region or AWS_REGION)"

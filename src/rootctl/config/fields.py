@@ -62,7 +62,7 @@ def check_account_id(value: object) -> str:
     if not isinstance(value, str):
         raise FieldProblem(f"expected a 12-digit account id, got {show(value)}")
     text = value.strip()
-    if not _ACCOUNT_ID.match(text):
+    if not _ACCOUNT_ID.fullmatch(text):
         hint = "; quote it in YAML to keep leading zeros" if number else ""
         raise FieldProblem(
             f"{show(value)} is not an account id: expected 12 digits like 123456789012{hint}"
@@ -108,7 +108,7 @@ def check_principal_arn_pattern(value: object) -> str:
     if not isinstance(value, str):
         raise FieldProblem(f"expected an IAM principal ARN pattern, got {show(value)}")
     text = value.strip()
-    if not _PRINCIPAL_ARN.match(text):
+    if not _PRINCIPAL_ARN.fullmatch(text):
         raise FieldProblem(
             f"{show(value)} is not an IAM principal ARN pattern: expected arn:aws:iam::<account id or *>:<resource>, e.g. arn:aws:iam::*:role/OrganizationAccountAccessRole"
         )
@@ -162,7 +162,7 @@ def check_regex(value: object) -> re.Pattern[str]:
 def check_bucket_pattern(value: object) -> str:
     """An S3 bucket name or fnmatch pattern (lowercase, digits, '.', '-', and * ? [ ])."""
     text = check_text(value)
-    if not _BUCKET_PATTERN.match(text):
+    if not _BUCKET_PATTERN.fullmatch(text):
         raise FieldProblem(
             f"{show(value)} is not an S3 bucket name or pattern: use lowercase letters, digits, '.', '-' and the wildcards * ? [ ]"
         )
@@ -172,7 +172,7 @@ def check_bucket_pattern(value: object) -> str:
 def check_queue_pattern(value: object) -> str:
     """An SQS queue name or fnmatch pattern (letters, digits, '-', '_', '.fifo', and * ? [ ])."""
     text = check_text(value)
-    if not _QUEUE_PATTERN.match(text):
+    if not _QUEUE_PATTERN.fullmatch(text):
         raise FieldProblem(
             f"{show(value)} is not an SQS queue name or pattern: use letters, digits, '-', '_' and the wildcards * ? [ ] (the name, not the URL or ARN)"
         )

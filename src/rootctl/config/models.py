@@ -313,7 +313,7 @@ _WINDOW_UNITS = {"s": 1, "m": 60, "h": 3600}
 
 
 def _approver_pattern(value: object) -> str:
-    if isinstance(value, str) and _APPROVER_ARN.match(value.strip()):
+    if isinstance(value, str) and _APPROVER_ARN.fullmatch(value.strip()):
         return value.strip()
     raise FieldProblem(
         f"{show(value)} is not a principal ARN pattern: expected arn:aws:iam::<account id or *>:"

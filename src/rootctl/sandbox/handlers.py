@@ -126,7 +126,7 @@ def assume_root(state: SandboxState, req: AwsRequest, caller: Principal) -> Resp
             f"1 validation error detected: Value '{raw_duration}' at 'durationSeconds' failed to "
             f"satisfy constraint: Member must have value less than or equal to {MAX_ROOT_SESSION_SECONDS}",
         )
-    match = _TARGET.match(req.params.get("TargetPrincipal", ""))
+    match = _TARGET.fullmatch(req.params.get("TargetPrincipal", ""))
     if match is None:
         return error_response(
             req,
@@ -290,7 +290,7 @@ def assume_role_refused(state: SandboxState, req: AwsRequest, caller: Principal)
     from moto.iam.models import iam_backends
 
     arn = str(req.params.get("RoleArn", ""))
-    match = _ROLE_ARN.match(arn)
+    match = _ROLE_ARN.fullmatch(arn)
     if match is None:
         return None  # moto validates the ARN's shape
     backend = iam_backends[match.group(1)]["global"]

@@ -71,7 +71,7 @@ def parse_since(text: str, now: datetime | None = None) -> datetime:
     """`7d`, `12h`, `30m`, `2w`, or an ISO date/time (UTC unless it says otherwise)."""
     moment = now or datetime.now(UTC)
     value = text.strip()
-    match = _SINCE.match(value)
+    match = _SINCE.fullmatch(value)
     if match:
         return moment - timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
     try:

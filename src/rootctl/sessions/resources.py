@@ -54,7 +54,7 @@ class PolicyResource(Protocol):
 
 
 def check_bucket_name(name: str) -> str:
-    if not _BUCKET.match(name) or ".." in name:
+    if not _BUCKET.fullmatch(name) or ".." in name:
         raise UsageError(
             f"{name!r} is not an S3 bucket name: 3-63 lowercase letters, digits, dots and hyphens"
         )
@@ -62,7 +62,7 @@ def check_bucket_name(name: str) -> str:
 
 
 def check_queue_name(name: str) -> str:
-    if not _QUEUE.match(name):
+    if not _QUEUE.fullmatch(name):
         raise UsageError(
             f"{name!r} is not an SQS queue name: up to 80 letters, digits, hyphens and "
             "underscores (plus .fifo)"

@@ -20,6 +20,7 @@ from rootctl.errors import UsageError, code_is
 from rootctl.sessions.policy import resource_arn
 from rootctl.sessions.resources import ResourceMissing, check_queue_name
 from rootctl.tasks import Task
+from rootctl.text import clean
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -51,7 +52,12 @@ class QueueRef:
 
 
 def parse_queue(value: str, account_id: str) -> QueueRef:
-    """Accept a queue name or URL; a URL must point into `account_id` (checked locally)."""
+    """Accept a queue name or URL; a URL must point into `account_id` (checked locally).
+    Surrounding whitespace is dropped (a pasted line); whitespace or a control character inside
+    is refused (urlparse would silently drop tabs and newlines from a URL)."""
+    value = value.strip()
+    if any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in value):
+        raise UsageError(f"{clean(repr(value))} is not an SQS queue name or URL: it has whitespace")
     if "://" not in value:
         return QueueRef(check_queue_name(value))
     parsed = urlparse(value)
